@@ -1,0 +1,106 @@
+"""Test-session set-up: notebooks are regression tests.
+
+Each notebook under ``notebooks/`` (and the template) is collected twice:
+
+* by nbval (``--nbval`` in pyproject.toml): one item per cell, re-executed with the
+  default parameters and compared with the stored outputs;
+* by :class:`PapermillNotebook` below: one item per parameter set in
+  ``tests/notebook_parameters.toml``, run through papermill; every claim must hold.
+
+Both kinds of item share the notebook's file path, so ``--dist loadfile`` keeps one
+notebook's items on one xdist worker (nbval's cells must run in order in one kernel)
+while different notebooks run in parallel. (``--dist loadgroup`` would be finer, but
+pytest-xdist 3.8 ignores its groups under pytest 9.2: pytest-xdist issue 1386.)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+PARAMETER_SETS_FILE = ROOT / "tests" / "notebook_parameters.toml"
+TEMPLATE = ROOT / "templates" / "chapter-notebook.ipynb"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # On a fresh machine matplotlib builds its font cache on first import and says so on
+    # stderr; build it here, once, so no notebook kernel prints that message.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.font_manager
+
+
+def parameter_sets() -> dict[str, list[dict[str, Any]]]:
+    """The TOML file's sets, keyed by notebook id ("NN/MM") or "template"."""
+    return tomllib.loads(PARAMETER_SETS_FILE.read_text(encoding="utf-8"))
+
+
+def _notebook_key(path: Path) -> str | None:
+    if path.resolve() == TEMPLATE:
+        return "template"
+    from mlsys_kit.catalog import NotebookNotFound, find
+
+    try:
+        return find(str(path)).id
+    except NotebookNotFound:
+        return None
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".ipynb" and ".ipynb_checkpoints" not in file_path.parts:
+        key = _notebook_key(file_path)
+        if key is not None:
+            return PapermillNotebook.from_parent(parent, path=file_path, key=key)
+    return None
+
+
+class PapermillNotebook(pytest.File):
+    """The papermill runs of one notebook, one item per parameter set."""
+
+    def __init__(self, *, key: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.key = key
+
+    def collect(self):
+        for index, params in enumerate(parameter_sets().get(self.key, []), start=1):
+            label = ",".join(f"{name}={value}" for name, value in params.items())
+            yield PapermillRun.from_parent(self, name=f"papermill#{index}[{label}]", params=params)
+
+
+class PapermillRun(pytest.Item):
+    """Run a notebook with one parameter set; fail when it errors or a claim fails."""
+
+    def __init__(self, *, params: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.params = params
+        self.add_marker(pytest.mark.slow)
+
+    def runtest(self) -> None:
+        from mlsys_kit.runner import run_one
+
+        tmp = self.config._tmp_path_factory.mktemp("papermill")  # type: ignore[attr-defined]
+        result = run_one(self.path, tmp / self.path.name, self.params, notebook_id=self.parent.key)
+        if result.error is not None:
+            raise NotebookRunFailed(f"{result.error}\n(executed copy: {result.output})")
+        failed = [c.line for c in result.claims if not c.passed]
+        if not result.claims or failed:
+            raise NotebookRunFailed(
+                "claims failed: " + "; ".join(failed) if failed else "no claims"
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
+        if isinstance(excinfo.value, NotebookRunFailed):
+            return f"{self.parent.key} with {self.params}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.parent.key} papermill {self.params}"
+
+
+class NotebookRunFailed(Exception):
+    """A papermill run of a notebook errored or broke a claim."""

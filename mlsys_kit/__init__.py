@@ -1,0 +1,66 @@
+"""mlsys-kit: runnable, checked experiments for *Designing Machine Learning Systems*.
+
+The package is the notebooks' helper library, one module per topic:
+
+=======================  ==============================================================
+``mlsys_kit.notebook``   ``setup_notebook`` (seeds, plot style), ``output_dir``
+``mlsys_kit.params``     ``check_int``, ``check_float``, ``check_choice``, ``check_bool``
+``mlsys_kit.claims``     ``claim``: the lesson of a notebook, computed and checked
+``mlsys_kit.timing``     ``best_of``, ``format_measured``: robust, nbval-safe timings
+``mlsys_kit.datasets``   ``available``, ``load``: small real datasets, checksummed, offline
+``mlsys_kit.sim``        the running case study: a seeded online-marketplace simulator
+=======================  ==============================================================
+
+plus one module per chapter topic (``serving``, ``framing``, ...), and the machinery
+behind the ``mlsys-kit`` command (``catalog``, ``runner``, ``cli``).
+
+The names most notebooks need are importable from the top level; they are loaded
+on first use, so ``import mlsys_kit`` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "setup_notebook": "mlsys_kit.notebook",
+    "output_dir": "mlsys_kit.notebook",
+    "claim": "mlsys_kit.claims",
+    "ClaimFailed": "mlsys_kit.claims",
+    "check_int": "mlsys_kit.params",
+    "check_float": "mlsys_kit.params",
+    "check_choice": "mlsys_kit.params",
+    "check_bool": "mlsys_kit.params",
+    "ParameterError": "mlsys_kit.params",
+    "best_of": "mlsys_kit.timing",
+    "format_measured": "mlsys_kit.timing",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from mlsys_kit.claims import ClaimFailed, claim  # noqa: F401
+    from mlsys_kit.notebook import output_dir, setup_notebook  # noqa: F401
+    from mlsys_kit.params import (  # noqa: F401
+        ParameterError,
+        check_bool,
+        check_choice,
+        check_float,
+        check_int,
+    )
+    from mlsys_kit.timing import best_of, format_measured  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mlsys_kit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

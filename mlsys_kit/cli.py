@@ -1,0 +1,270 @@
+"""The ``mlsys-kit`` command: list, run and refresh the kit's notebooks.
+
+Examples
+--------
+::
+
+    mlsys-kit list                         # chapters, notebooks, parameters, claims
+    mlsys-kit run --all                    # every notebook, defaults, fresh run folder
+    mlsys-kit run 01/01 -p seed 3          # one notebook with another seed
+    mlsys-kit run 02 --jobs 2              # a whole chapter, two notebooks at a time
+    mlsys-kit refresh notebooks/01-overview/01-research-vs-production.ipynb
+
+Everything a run needs is checked before any kernel starts: the notebooks exist,
+each ``-p`` names a parameter the notebook declares, and its value has the
+parameter's type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlsys_kit import __version__
+from mlsys_kit.catalog import (
+    CHAPTERS,
+    Notebook,
+    NotebookNotFound,
+    ParameterValueError,
+    coerce_parameters,
+    discover,
+    find,
+)
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A command-line mistake, reported as one line with exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlsys-kit",
+        description="Runnable, checked experiments for Designing Machine Learning Systems.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlsys-kit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("list", help="chapters, notebooks, parameters and claims")
+    listing.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="limit to these")
+
+    run = commands.add_parser("run", help="execute notebooks into a fresh run folder")
+    run.add_argument(
+        "notebooks",
+        nargs="*",
+        metavar="NOTEBOOK",
+        help="a path, an id like 01/02, a slug, or a chapter number like 01",
+    )
+    run.add_argument("--all", action="store_true", help="run every notebook")
+    run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a parameter (repeatable); applies to each chosen notebook that declares it",
+    )
+    run.add_argument("--out", type=Path, help="run folder (default: runs/<date_time>)")
+    run.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
+
+    refresh = commands.add_parser(
+        "refresh", help="re-execute notebooks in place with default parameters"
+    )
+    refresh.add_argument("notebooks", nargs="*", metavar="NOTEBOOK")
+    refresh.add_argument("--all", action="store_true", help="refresh every notebook")
+    return parser
+
+
+def _select(refs: Sequence[str], all_: bool) -> list[Notebook]:
+    notebooks = discover()
+    if all_:
+        if refs:
+            raise UsageError("give notebook names or --all, not both")
+        if not notebooks:
+            raise UsageError("no notebooks found; run from a clone of the mlsys-kit repository")
+        return notebooks
+    if not refs:
+        raise UsageError("name at least one notebook (see 'mlsys-kit list'), or pass --all")
+    chosen: list[Notebook] = []
+    for ref in refs:
+        chapter = [nb for nb in notebooks if ref.isdigit() and nb.chapter == int(ref)]
+        for nb in chapter or [find(ref, notebooks)]:
+            if nb not in chosen:
+                chosen.append(nb)
+    return chosen
+
+
+def _parameters_for(notebooks: list[Notebook], pairs: list[list[str]]) -> dict[str, dict[str, Any]]:
+    raw: dict[str, str] = dict((name, value) for name, value in pairs)
+    per_notebook: dict[str, dict[str, Any]] = {}
+    for name in raw:
+        if not any(name in nb.parameters for nb in notebooks):
+            if len(notebooks) == 1:
+                coerce_parameters(notebooks[0], {name: raw[name]})  # raises with a hint
+            raise ParameterValueError(
+                f"no chosen notebook has a parameter {name!r}; see 'mlsys-kit list'"
+            )
+    for nb in notebooks:
+        mine = {name: value for name, value in raw.items() if name in nb.parameters}
+        per_notebook[nb.id] = coerce_parameters(nb, mine)
+    return per_notebook
+
+
+def _format_default(value: Any) -> str:
+    return repr(value)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    notebooks = _select(args.notebooks, all_=not args.notebooks)
+    chapter = None
+    for nb in notebooks:
+        if nb.chapter != chapter:
+            chapter = nb.chapter
+            title = CHAPTERS.get(chapter, nb.chapter_slug)
+            print(f"\nChapter {chapter}: {title}  ({nb.chapter_slug}/)")
+        print(f"  {nb.id}  {nb.path.stem}  —  {nb.title}")
+        for param in nb.parameters.values():
+            default = _format_default(param.default)
+            print(f"        -p {param.name} {default:<12} {param.type_name:<6} {param.help}")
+        for claim in nb.claims:
+            text = textwrap.shorten(claim.statement, 96, placeholder="…")
+            print(f"        ✔ {text}")
+    print(f"\n{len(notebooks)} notebooks. Run one: mlsys-kit run NN/MM [-p NAME VALUE]…")
+    return 0
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * width for width in widths))
+    for row in rows:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mlsys_kit.runner import run
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1; got {args.jobs}")
+    notebooks = _select(args.notebooks, args.all)
+    parameters = _parameters_for(notebooks, args.parameter)
+    out_dir = _prepare_out_dir(args.out)
+    print(f"Running {len(notebooks)} notebook(s) into {out_dir}/")
+    with tqdm(total=len(notebooks), unit="notebook", file=sys.stderr) as bar:
+
+        def progress(result: Any) -> None:
+            bar.set_postfix_str(f"{result.notebook_id} {result.status}")
+            bar.update()
+
+        results = run(notebooks, out_dir, parameters, jobs=args.jobs, on_result=progress)
+    _report(results, out_dir)
+    return 0 if all(result.ok for result in results) else 1
+
+
+def _prepare_out_dir(out: Path | None) -> Path:
+    from mlsys_kit.runner import new_run_dir
+
+    if out is None:
+        return new_run_dir()
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"--out {out}: the folder is not empty; a run needs a fresh folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _report(results: list[Any], out_dir: Path) -> None:
+    rows = [
+        [
+            r.notebook_id,
+            r.name,
+            f"{r.seconds:.1f} s",
+            r.status,
+            f"{sum(c.passed for c in r.claims)}/{len(r.claims)}",
+        ]
+        for r in results
+    ]
+    print()
+    print(_table(rows, ["id", "notebook", "time", "status", "claims"]))
+    print("\nLessons verified in this run:")
+    for r in results:
+        for c in r.claims:
+            print(f"  {r.notebook_id}  {c.line}")
+        if r.error:
+            print(f"  {r.notebook_id}  ✘ {r.error.splitlines()[0]}")
+            print(f"         see {r.output}")
+    failed = [r for r in results if not r.ok]
+    total = sum(len(r.claims) for r in results)
+    passed = sum(c.passed for r in results for c in r.claims)
+    print(
+        f"\n{len(results) - len(failed)}/{len(results)} notebooks ok, "
+        f"{passed}/{total} claims hold. Outputs: {out_dir}/ (results.jsonl)"
+    )
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from mlsys_kit.runner import refresh
+
+    targets = _refresh_targets(args.notebooks, args.all)
+    failures = 0
+    for path, label in targets:
+        print(f"refreshing {label} ...", end=" ", flush=True)
+        result = refresh(path, notebook_id=label)
+        if result.ok:
+            print(f"ok ({result.seconds:.1f} s, {len(result.claims)} claims)")
+        else:
+            failures += 1
+            print(f"FAILED: {result.error or 'a claim failed'}; left unchanged.")
+            print(f"    executed copy: {result.output}")
+    return 1 if failures else 0
+
+
+def _refresh_targets(refs: Sequence[str], all_: bool) -> list[tuple[Path, str]]:
+    """Kit notebooks by name, or any notebook file by path (the template, say)."""
+    targets = []
+    other = []
+    for ref in refs:
+        path = Path(ref)
+        if path.suffix == ".ipynb" and path.is_file() and not _is_kit_notebook(path):
+            targets.append((path, str(path)))
+        else:
+            other.append(ref)
+    if other or all_ or not refs:
+        targets += [(nb.path, f"{nb.id} {nb.name}") for nb in _select(other, all_)]
+    return targets
+
+
+def _is_kit_notebook(path: Path) -> bool:
+    try:
+        find(str(path))
+    except NotebookNotFound:
+        return False
+    return True
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "refresh": cmd_refresh}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mlsys-kit`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, NotebookNotFound, ParameterValueError) as exc:
+        print(f"mlsys-kit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted; finished notebooks are kept in the run folder", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

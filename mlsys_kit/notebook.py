@@ -1,0 +1,135 @@
+"""Notebook setup shared by every chapter: seeds, plot style, display, warnings.
+
+Every notebook calls :func:`setup_notebook` once, right after validating its
+parameters, so that all notebooks look alike, are reproducible from their
+``seed`` parameter, and keep known third-party warning noise out of their stored
+outputs (nbval fails on any stderr output). Files a notebook writes go to
+:func:`output_dir`, never next to the notebook.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["setup_notebook", "output_dir", "PALETTE", "RUN_DIR_ENV"]
+
+RUN_DIR_ENV = "MLSYS_KIT_RUN_DIR"
+
+#: Okabe–Ito colours: distinguishable with the common forms of colour blindness.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+)
+
+#: Known, harmless warnings of the pinned stack: (category, message regex, module regex).
+_QUIET_WARNINGS: tuple[tuple[type[Warning], str, str], ...] = (
+    # `import shap` touches a matplotlib API that matplotlib 3.11 marks as pending removal.
+    (PendingDeprecationWarning, "", "shap"),
+    (PendingDeprecationWarning, "", "matplotlib"),
+    # tqdm's notebook progress bars need ipywidgets; shap imports tqdm.auto.
+    (Warning, "IProgress not found", ""),
+)
+
+
+def setup_notebook(seed: int, *, style: bool = True) -> np.random.Generator:
+    """Prepare a notebook: seed every generator, set the kit's plot style and display.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds Python's :mod:`random`, NumPy's legacy global generator, and the
+        returned :class:`numpy.random.Generator`. Pass the notebook's ``seed``
+        parameter; derive further seeds from the returned generator.
+    style : bool, default True
+        Apply the kit's matplotlib style (readable sizes, light grid, a
+        colour-blind-safe palette).
+
+    Returns
+    -------
+    numpy.random.Generator
+        A generator seeded with ``seed``.
+
+    Examples
+    --------
+    >>> rng = setup_notebook(seed=0, style=False)
+    >>> float(rng.random()) == float(np.random.default_rng(0).random())
+    True
+    """
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - some libraries still read the global generator
+    _quiet_known_warnings()
+    _set_display_options()
+    if style:
+        _set_plot_style()
+    return np.random.default_rng(seed)
+
+
+def output_dir(name: str = "") -> Path:
+    """Folder for files the notebook writes (Parquet files, databases, models).
+
+    Under ``mlsys-kit run`` this is the notebook's own folder inside the run
+    folder (the ``MLSYS_KIT_RUN_DIR`` environment variable); otherwise a fresh
+    temporary folder, so that running a notebook never writes into the repository.
+
+    Parameters
+    ----------
+    name : str, optional
+        A sub-folder to create inside the output folder.
+
+    Returns
+    -------
+    pathlib.Path
+        An existing, writable folder.
+    """
+    root = os.environ.get(RUN_DIR_ENV)
+    base = Path(root) if root else Path(tempfile.mkdtemp(prefix="mlsys-kit-"))
+    folder = base / name if name else base
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _quiet_known_warnings() -> None:
+    for category, message, module in _QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
+
+
+def _set_display_options() -> None:
+    import pandas as pd
+
+    pd.set_option("display.precision", 3)
+    pd.set_option("display.width", 120)
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.max_colwidth", 80)
+
+
+def _set_plot_style() -> None:
+    import matplotlib as mpl
+    from cycler import cycler
+
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (7.5, 4.0),
+            "figure.dpi": 90,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 12,
+            "axes.titleweight": "bold",
+            "axes.labelsize": 10.5,
+            "legend.frameon": False,
+            "axes.prop_cycle": cycler(color=PALETTE),
+        }
+    )

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from mlsys_kit.timing import Stopwatch, best_of, format_duration, format_measured
+
+SANITIZE = Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg"
+
+
+def _patterns() -> list[tuple[str, str]]:
+    return re.findall(r"^regex: (.*)$\n^replace: (.*)$", SANITIZE.read_text(), flags=re.M)
+
+
+def _sanitize(text: str) -> str:
+    for regex, replace in _patterns():
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_best_of_keeps_the_fastest_round() -> None:
+    calls = []
+    assert best_of(lambda: calls.append(1), repeat=3, number=4) >= 0
+    assert len(calls) == 12
+
+
+def test_best_of_refuses_zero_rounds() -> None:
+    with pytest.raises(ValueError, match="repeat and number"):
+        best_of(lambda: None, repeat=0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(2.5, "~2.5 s"), (0.0123, "~12.3 ms"), (4.2e-5, "~42.0 µs"), (3e-9, "~3.0 ns")],
+)
+def test_format_duration_picks_a_readable_unit(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        format_duration(0.0123),
+        format_duration(1.5),
+        format_measured(5.2, "×"),
+        format_measured(1_234_567, "rows/s", digits=0),
+        format_measured(12.5, "%"),
+        format_measured(3.3, "MB"),
+    ],
+)
+def test_nbval_sanitizer_masks_every_measured_format(text: str) -> None:
+    assert _sanitize(f"p99 {text} here") == _sanitize("p99 ~1 s here")
+
+
+def test_sanitizer_leaves_plain_numbers_alone() -> None:
+    assert "0.83" in _sanitize("accuracy 0.83")
+
+
+def test_stopwatch_measures_a_block() -> None:
+    with Stopwatch() as watch:
+        sum(range(100))
+    assert watch.seconds >= 0 and str(watch).startswith("~")
