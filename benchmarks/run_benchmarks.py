@@ -1,0 +1,155 @@
+"""Time the kit against its budgets and write a table.
+
+Budgets (on a 2-core laptop-class machine; see the foundation issue):
+
+* each notebook end to end, kernel start included: ≤ 30 s at its default
+  parameters, ≤ 15 s at each of its test parameter sets;
+* ``import mlsys_kit``: ≤ 0.5 s over a bare interpreter;
+* the marketplace simulator: 1,000,000 transactions in ≤ 2 s;
+* the whole test suite (``--suite``): ≤ 10 minutes.
+
+Timings are wall-clock and best-of-N where repeating is cheap. Usage::
+
+    python benchmarks/run_benchmarks.py                 # everything but the suite
+    python benchmarks/run_benchmarks.py --only 01/01    # some notebooks
+    python benchmarks/run_benchmarks.py --suite         # also time `pytest`
+
+Writes ``benchmarks/results/benchmarks.md`` (and prints it); exits 1 when a budget
+is exceeded. Timed tests would be flaky; this script is where budgets are checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "benchmarks.md"
+NOTEBOOK_DEFAULT_BUDGET = 30.0
+NOTEBOOK_TEST_BUDGET = 15.0
+IMPORT_BUDGET = 0.5
+SIMULATOR_BUDGET = 2.0
+SUITE_BUDGET = 600.0
+
+
+@dataclass
+class Row:
+    what: str
+    seconds: float
+    budget: float
+
+    @property
+    def ok(self) -> bool:
+        return self.seconds <= self.budget
+
+    def markdown(self) -> str:
+        mark = "✔" if self.ok else "✘ over budget"
+        return f"| {self.what} | {self.seconds:.2f} | {self.budget:.1f} | {mark} |"
+
+
+def _best_wall(cmd: list[str], repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, cwd=ROOT)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_import() -> Row:
+    bare = _best_wall([sys.executable, "-c", "pass"])
+    kit = _best_wall([sys.executable, "-c", "import mlsys_kit"])
+    return Row("import mlsys_kit (over a bare interpreter)", kit - bare, IMPORT_BUDGET)
+
+
+def bench_simulator() -> Row:
+    code = (
+        "import time\nfrom mlsys_kit.sim import simulate\n"
+        "simulate(n_transactions=10_000)\nbest = float('inf')\n"
+        "for _ in range(3):\n    t = time.perf_counter()\n"
+        "    simulate(n_transactions=1_000_000, n_users=50_000)\n"
+        "    best = min(best, time.perf_counter() - t)\nprint(best)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    return Row("sim: 1,000,000 transactions", float(out.stdout.strip()), SIMULATOR_BUDGET)
+
+
+def bench_notebooks(only: list[str]) -> list[Row]:
+    from mlsys_kit.catalog import discover
+    from mlsys_kit.runner import run_one
+
+    sets = tomllib.loads((ROOT / "tests" / "notebook_parameters.toml").read_text("utf-8"))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for nb in discover(ROOT / "notebooks"):
+            if only and nb.id not in only:
+                continue
+            runs = [("defaults", {}, NOTEBOOK_DEFAULT_BUDGET)] + [
+                (f"test set {i}", params, NOTEBOOK_TEST_BUDGET)
+                for i, params in enumerate(sets.get(nb.id, []), start=1)
+            ]
+            for label, params, budget in runs:
+                out = Path(tmp) / f"{nb.path.stem}-{len(rows)}.ipynb"
+                result = run_one(nb.path, out, params, notebook_id=nb.id)
+                if not result.ok:
+                    print(f"{nb.id} {label} failed: {result.error}", file=sys.stderr)
+                rows.append(Row(f"{nb.id} {nb.path.stem}, {label}", result.seconds, budget))
+                print(rows[-1].markdown(), flush=True)
+    return rows
+
+
+def bench_suite() -> Row:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pytest", "-q"], check=False, cwd=ROOT)
+    return Row("whole test suite (pytest)", time.perf_counter() - start, SUITE_BUDGET)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=[], metavar="NN/MM", help="notebooks")
+    parser.add_argument("--suite", action="store_true", help="also time the whole test suite")
+    parser.add_argument("--no-notebooks", action="store_true", help="skip the notebooks")
+    args = parser.parse_args()
+
+    rows = [bench_import(), bench_simulator()]
+    if not args.no_notebooks:
+        rows += bench_notebooks(args.only)
+    if args.suite:
+        rows.append(bench_suite())
+    table = "\n".join(
+        [
+            "# Benchmarks",
+            "",
+            f"Machine: {_machine()}. Wall-clock seconds; budgets from the foundation issue.",
+            "",
+            "| what | seconds | budget | |",
+            "|---|---:|---:|---|",
+            *(row.markdown() for row in rows),
+            "",
+        ]
+    )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(table, encoding="utf-8")
+    print("\n" + table)
+    over = [row for row in rows if not row.ok]
+    print(f"{len(over)} over budget; table written to {RESULTS.relative_to(ROOT)}")
+    return 1 if over else 0
+
+
+def _machine() -> str:
+    import os
+    import platform
+
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
