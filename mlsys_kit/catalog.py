@@ -32,6 +32,7 @@ __all__ = [
     "find",
     "coerce_parameters",
     "CHAPTERS",
+    "chapter_map",
 ]
 
 NOTEBOOKS_ENV = "MLSYS_KIT_NOTEBOOKS"
@@ -117,6 +118,20 @@ class Notebook:
         """The claims stored in the committed notebook's outputs."""
         return claims_from_outputs(self._nb.get("cells", []))
 
+    @cached_property
+    def modules(self) -> list[str]:
+        """The ``mlsys_kit`` modules the notebook's code uses, e.g. ``["datasets", "sim"]``."""
+        from mlsys_kit import _EXPORTS
+
+        code = "\n".join(
+            _source(cell) for cell in self._nb.get("cells", []) if cell.get("cell_type") == "code"
+        )
+        used = set(re.findall(r"\bmlsys_kit\.(\w+)", code))
+        for names in re.findall(r"from mlsys_kit import \(?([\w\s,]+)\)?", code):
+            for name in re.split(r"[\s,]+", names.strip()):
+                used.add(_EXPORTS[name].rsplit(".", 1)[1] if name in _EXPORTS else name)
+        return sorted(used - {"notebook", "params", "claims"})
+
     def matches(self, ref: str) -> bool:
         """Whether ``ref`` (an id, a slug or a path) names this notebook."""
         ref = ref.strip().removesuffix(".ipynb").strip("/")
@@ -157,6 +172,23 @@ def _parameters(path: Path) -> dict[str, Parameter]:
             default = spec["default"]
         params[name] = Parameter(name, default, spec.get("help", "").strip())
     return params
+
+
+def chapter_map(notebooks: list[Notebook]) -> str:
+    """The README's chapter map as Markdown: chapter, notebook, lessons, modules.
+
+    The lessons are the claims stored in each committed notebook; the modules are
+    the topic modules its code imports (setup, parameter and claim helpers aside).
+    """
+    rows = ["| chapter | notebook | the lessons it checks | modules |", "|---|---|---|---|"]
+    for nb in notebooks:
+        chapter = f"{nb.chapter}. {CHAPTERS.get(nb.chapter, nb.chapter_slug)}"
+        link = f"[{nb.id} {nb.title}](notebooks/{nb.chapter_slug}/{nb.path.name})"
+        lessons = "<br>".join(f"✔ {claim.statement}" for claim in nb.claims) or "—"
+        lessons = lessons.replace("|", r"\|")
+        modules = ", ".join(f"`{module}`" for module in nb.modules) or "—"
+        rows.append(f"| {chapter} | {link} | {lessons} | {modules} |")
+    return "\n".join(rows)
 
 
 def notebooks_dir() -> Path:

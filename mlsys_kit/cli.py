@@ -30,6 +30,7 @@ from mlsys_kit.catalog import (
     Notebook,
     NotebookNotFound,
     ParameterValueError,
+    chapter_map,
     coerce_parameters,
     discover,
     find,
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="chapters, notebooks, parameters and claims")
     listing.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="limit to these")
+    listing.add_argument(
+        "--markdown", action="store_true", help="print the README's chapter map as a Markdown table"
+    )
 
     run = commands.add_parser("run", help="execute notebooks into a fresh run folder")
     run.add_argument(
@@ -122,6 +126,9 @@ def _format_default(value: Any) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     notebooks = _select(args.notebooks, all_=not args.notebooks)
+    if args.markdown:
+        print(chapter_map(notebooks))
+        return 0
     chapter = None
     for nb in notebooks:
         if nb.chapter != chapter:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mlsys_kit.catalog import Notebook, discover
+from mlsys_kit.catalog import Notebook, chapter_map, discover
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "chapter-notebook.ipynb"
@@ -85,3 +85,22 @@ def test_committed_notebook_is_executed_and_clean(path: Path) -> None:
     assert any(o.get("metadata", {}).get("mlsys_kit") for o in outputs), "show checked claims"
     for cell in cells:
         assert "papermill" not in cell.get("metadata", {}), "run `mlsys-kit refresh` to commit"
+
+
+def test_readme_chapter_map_is_current() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("-->", readme.index("<!-- chapter-map:start")) + len("-->")
+    end = readme.index("<!-- chapter-map:end -->")
+    assert readme[start:end].strip() == chapter_map(NOTEBOOKS), (
+        "README's chapter map is stale: paste the output of `mlsys-kit list --markdown`"
+    )
+
+
+def test_readme_lists_every_module() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    package = ROOT / "mlsys_kit"
+    internal = {"__init__", "cli", "catalog", "runner"}
+    modules = [p.stem for p in package.glob("*.py") if p.stem not in internal]
+    modules += [p.name for p in package.iterdir() if (p / "__init__.py").is_file()]
+    missing = [m for m in modules if f"`mlsys_kit.{m}`" not in readme]
+    assert not missing, f"README's module table misses {missing}"
