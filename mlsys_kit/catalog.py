@@ -127,7 +127,8 @@ class Notebook:
             _source(cell) for cell in self._nb.get("cells", []) if cell.get("cell_type") == "code"
         )
         used = set(re.findall(r"\bmlsys_kit\.(\w+)", code))
-        for names in re.findall(r"from mlsys_kit import \(?([\w\s,]+)\)?", code):
+        imports = re.findall(r"from mlsys_kit import (?:\(([\w\s,]+)\)|([\w ,]+))", code)
+        for names in (grouped or plain for grouped, plain in imports):
             for name in re.split(r"[\s,]+", names.strip()):
                 used.add(_EXPORTS[name].rsplit(".", 1)[1] if name in _EXPORTS else name)
         return sorted(used - {"notebook", "params", "claims"})

@@ -43,7 +43,9 @@ _QUIET_WARNINGS: tuple[tuple[type[Warning], str, str], ...] = (
 )
 
 
-def setup_notebook(seed: int, *, style: bool = True) -> np.random.Generator:
+def setup_notebook(
+    seed: int, *, style: bool = True, threads: int | None = 1
+) -> np.random.Generator:
     """Prepare a notebook: seed every generator, set the kit's plot style and display.
 
     Parameters
@@ -55,6 +57,11 @@ def setup_notebook(seed: int, *, style: bool = True) -> np.random.Generator:
     style : bool, default True
         Apply the kit's matplotlib style (readable sizes, light grid, a
         colour-blind-safe palette).
+    threads : int or None, default 1
+        Threads for the native math libraries (BLAS, OpenMP) behind NumPy and
+        scikit-learn. One thread keeps small experiments fast and their floats
+        stable when several notebooks share a laptop's cores (as ``mlsys-kit run
+        --jobs`` and the test suite do); ``None`` leaves the libraries' default.
 
     Returns
     -------
@@ -69,6 +76,8 @@ def setup_notebook(seed: int, *, style: bool = True) -> np.random.Generator:
     """
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - some libraries still read the global generator
+    if threads is not None:
+        _limit_threads(threads)
     _quiet_known_warnings()
     _set_display_options()
     if style:
@@ -98,6 +107,12 @@ def output_dir(name: str = "") -> Path:
     folder = base / name if name else base
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _limit_threads(threads: int) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
 
 
 def _quiet_known_warnings() -> None:

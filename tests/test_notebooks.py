@@ -8,6 +8,7 @@ from the notebook files by ``conftest.py``. Here: the static checks.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -104,3 +105,13 @@ def test_readme_lists_every_module() -> None:
     modules += [p.name for p in package.iterdir() if (p / "__init__.py").is_file()]
     missing = [m for m in modules if f"`mlsys_kit.{m}`" not in readme]
     assert not missing, f"README's module table misses {missing}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda nb: nb.id)
+def test_papermill_reads_every_parameter(notebook: Notebook) -> None:
+    # papermill silently skips a line it cannot parse (e.g. a comment holding "0 = none"),
+    # and the parameter then cannot be set from the command line.
+    cell = next(c for c in _cells(notebook.path) if "parameters" in c["metadata"].get("tags", []))
+    assigned = re.findall(r"^(\w+)\s*(?::[^=]+)?=", _text(cell), flags=re.M)
+    missed = sorted(set(assigned) - set(notebook.parameters))
+    assert not missed, f"papermill cannot parse the lines of {missed}: one '=' per line"
