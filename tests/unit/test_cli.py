@@ -18,7 +18,11 @@ PARAMETERS = 'seed = 0  # random seed\nn = 3  # how many things\nmode = "fast"  
 
 def _write(path: Path, body: str, title: str = "# A tiny notebook") -> Path:
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = new_code_cell(PARAMETERS)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [new_markdown_cell(title), params, new_code_cell(body)]

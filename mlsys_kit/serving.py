@@ -1,0 +1,396 @@
+"""Measure a model the way a prediction service sees it: latency per request, rows per second.
+
+Serves two parts of the book:
+
+* Chapter 1, "Machine Learning in Research Versus in Production", section "Computational
+  priorities": research optimises fast training and high throughput, production needs fast
+  inference and low latency, and latency is a *distribution* — report percentiles (p50, p90,
+  p99), not the mean, because the slowest requests are the ones users remember.
+* Chapter 7, "Batch Prediction Versus Online Prediction": answering one request at a time keeps
+  latency low; grouping rows into batches raises throughput at the cost of every row waiting
+  for its whole batch.
+
+Two functions do the measuring:
+
+* :func:`measure_latency` calls ``predict`` on one row at a time, as an online service receives
+  requests, and returns every request's wall time as :class:`LatencyStats`;
+* :func:`measure_throughput` calls ``predict`` on batches of growing size and returns rows per
+  second for each batch size (the best of a few repeats, the measurement least disturbed by other
+  processes).
+
+Both limit the BLAS and OpenMP thread pools to one thread by default (``threads=1``): a serving
+worker usually answers one request per core, and on a shared machine multi-threaded inference
+of a single row mostly measures thread contention. Timings are wall times; print them through
+:func:`mlsys_kit.timing.format_measured` so that stored notebook outputs stay stable.
+
+Examples
+--------
+>>> import numpy as np
+>>> X = np.arange(20.0).reshape(10, 2)
+>>> stats = measure_latency(lambda rows: rows.sum(axis=1), X, n_requests=50, seed=0)
+>>> len(stats), stats.p50 <= stats.p99
+(50, True)
+>>> table = measure_throughput(lambda rows: rows.sum(axis=1), X, batch_sizes=[1, 8])
+>>> table["batch_size"].tolist()
+[1, 8]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["LatencyStats", "measure_latency", "measure_throughput"]
+
+#: Percentiles reported by :meth:`LatencyStats.to_series`, as (label, percentile in [0, 100]).
+PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0))
+
+_UNIT_SCALE = {"s": 1.0, "ms": 1e3, "µs": 1e6, "us": 1e6}
+
+
+@dataclass(frozen=True, eq=False)
+class LatencyStats:
+    """Wall times of single requests, in seconds, in the order they were sent.
+
+    Attributes
+    ----------
+    seconds : numpy.ndarray
+        One wall time per request (1-D, float, all ``>= 0``).
+
+    Examples
+    --------
+    >>> stats = LatencyStats(np.array([0.001, 0.002, 0.003, 0.010]))
+    >>> round(stats.p50 * 1e3, 2), round(stats.mean * 1e3, 2)
+    (2.5, 4.0)
+    >>> stats.to_series("ms").round(2).to_dict()
+    {'p50': 2.5, 'p90': 7.9, 'p99': 9.79, 'mean': 4.0, 'max': 10.0}
+    >>> stats.share_within(0.005)
+    0.75
+    """
+
+    seconds: np.ndarray
+
+    def __post_init__(self) -> None:
+        values = np.asarray(self.seconds, dtype=float)
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(
+                f"seconds must be a non-empty 1-D array of wall times; got shape {values.shape}"
+            )
+        if not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise ValueError("seconds must hold finite wall times >= 0")
+        values.setflags(write=False)
+        object.__setattr__(self, "seconds", values)
+
+    def __len__(self) -> int:
+        return int(self.seconds.size)
+
+    def percentile(self, q: float) -> float:
+        """The ``q``-th percentile of the wall times, in seconds (``0 <= q <= 100``).
+
+        Uses :func:`numpy.percentile` with linear interpolation. p99 means: 99% of requests
+        were answered at least this fast, 1% were slower.
+        """
+        if not 0 <= q <= 100:
+            raise ValueError(f"q must be a percentile in [0, 100]; got {q!r}")
+        return float(np.percentile(self.seconds, q))
+
+    @property
+    def p50(self) -> float:
+        """Median latency in seconds: the typical request."""
+        return self.percentile(50)
+
+    @property
+    def p90(self) -> float:
+        """90th-percentile latency in seconds."""
+        return self.percentile(90)
+
+    @property
+    def p99(self) -> float:
+        """99th-percentile latency in seconds: the tail that one request in a hundred hits."""
+        return self.percentile(99)
+
+    @property
+    def mean(self) -> float:
+        """Mean latency in seconds (pulled up by the tail; prefer the percentiles)."""
+        return float(self.seconds.mean())
+
+    @property
+    def max(self) -> float:
+        """Slowest request in seconds."""
+        return float(self.seconds.max())
+
+    def share_within(self, budget_seconds: float) -> float:
+        """Share of requests answered within ``budget_seconds`` (a number in [0, 1])."""
+        if not (isinstance(budget_seconds, int | float) and budget_seconds >= 0):
+            raise ValueError(f"budget_seconds must be a number >= 0; got {budget_seconds!r}")
+        return float(np.mean(self.seconds <= budget_seconds))
+
+    def to_series(self, unit: str = "ms") -> pd.Series:
+        """The summary as a Series: p50, p90, p99, mean and max, in ``unit``.
+
+        Parameters
+        ----------
+        unit : {"ms", "s", "µs"}, default "ms"
+            Unit of the returned numbers (``"us"`` is accepted for ``"µs"``).
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by ``"p50", "p90", "p99", "mean", "max"``, named ``"latency (<unit>)"``.
+        """
+        if unit not in _UNIT_SCALE:
+            raise ValueError(f"unit must be one of 'ms', 's', 'µs'; got {unit!r}")
+        scale = _UNIT_SCALE[unit]
+        values = {label: self.percentile(q) * scale for label, q in PERCENTILES}
+        values["mean"] = self.mean * scale
+        values["max"] = self.max * scale
+        return pd.Series(values, name=f"latency ({unit})")
+
+
+def measure_latency(
+    predict: Callable[[Any], Any],
+    X: Any,
+    *,
+    n_requests: int,
+    seed: int | None = None,
+    pause: float = 2e-4,
+    warmup: int = 5,
+    threads: int | None = 1,
+) -> LatencyStats:
+    """Time ``predict`` on single rows, one request after another, as an online service would.
+
+    The rows are drawn at random from ``X`` (with replacement when ``n_requests`` exceeds the
+    number of rows) and sliced *before* timing, so each measured wall time is the call
+    ``predict(one_row)`` alone: the model's share of a request's latency.
+
+    Parameters
+    ----------
+    predict : callable
+        Called with a single-row slice of ``X`` (a 1-row DataFrame, or a 2-D array of shape
+        ``(1, n_features)``), e.g. ``model.predict_proba``.
+    X : pandas.DataFrame or array-like
+        Rows to draw the requests from (2-D; at least one row).
+    n_requests : int
+        Number of requests to time (``>= 1``). p99 needs a few hundred to be meaningful.
+    seed : int, optional
+        Seed for the choice of rows; ``None`` takes the first ``n_requests`` rows in order
+        (cycling through ``X`` if needed).
+    pause : float, default 0.0002
+        Seconds of idle time before each request (``>= 0``): an online service's requests
+        arrive spread out, not back to back. The pause also makes the tail percentiles much
+        less sensitive to other processes on a busy machine: a process that was sleeping is
+        scheduled promptly when it wakes, whereas one that computes without pause gets
+        preempted in the middle of some of its calls. ``0`` sends requests back to back.
+    warmup : int, default 5
+        Untimed calls before measuring (first calls pay for lazy initialisation).
+    threads : int or None, default 1
+        Limit BLAS/OpenMP thread pools to this many threads while measuring (a serving worker
+        answers one request per core). ``None`` leaves the libraries' defaults.
+
+    Returns
+    -------
+    LatencyStats
+        The wall time of every request, in seconds.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is empty or not 2-D, ``n_requests < 1``, ``pause < 0``, ``warmup < 0``
+        or ``threads < 1``.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"a": range(100), "b": range(100)})
+    >>> stats = measure_latency(lambda row: row["a"] * 2, X, n_requests=200, seed=1)
+    >>> len(stats)
+    200
+    >>> measure_latency(len, X, n_requests=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_requests must be an int >= 1; got 0
+    """
+    n_rows = _check_rows(X)
+    n_requests = _check_int("n_requests", n_requests, 1)
+    pause = _check_seconds("pause", pause, allow_zero=True)
+    warmup = _check_int("warmup", warmup, 0)
+    _check_threads(threads)
+    if seed is None:
+        order = np.arange(n_requests) % n_rows
+    else:
+        order = np.random.default_rng(seed).integers(0, n_rows, size=n_requests)
+    requests = [_take(X, slice(i, i + 1)) for i in order]
+    seconds = np.empty(n_requests)
+    with _thread_limit(threads):
+        for i in range(min(warmup, n_requests)):
+            predict(requests[i])
+        clock, sleep = time.perf_counter, time.sleep
+        for i, row in enumerate(requests):
+            if pause:
+                sleep(pause)
+            start = clock()
+            predict(row)
+            seconds[i] = clock() - start
+    return LatencyStats(seconds)
+
+
+def measure_throughput(
+    predict: Callable[[Any], Any],
+    X: Any,
+    *,
+    batch_sizes: Iterable[int],
+    repeat: int = 3,
+    min_seconds: float = 0.02,
+    threads: int | None = 1,
+) -> pd.DataFrame:
+    """Rows per second of ``predict`` for each batch size: the best of ``repeat`` rounds.
+
+    For each batch size ``b``, the first ``b`` rows of ``X`` (cycled if ``X`` is shorter) are
+    predicted in one call. A round calls ``predict`` enough times to last at least
+    ``min_seconds`` (so tiny batches are not timed by a single noisy call); the fastest of
+    ``repeat`` rounds is kept, as :func:`mlsys_kit.timing.best_of` does.
+
+    Parameters
+    ----------
+    predict : callable
+        Called with a batch: a slice of ``X`` with ``b`` rows.
+    X : pandas.DataFrame or array-like
+        Rows to predict (2-D; at least one row).
+    batch_sizes : iterable of int
+        Batch sizes to measure, each ``>= 1`` (e.g. ``[1, 4, 16, 64, 256, 1024]``).
+    repeat : int, default 3
+        Rounds per batch size; the fastest is kept.
+    min_seconds : float, default 0.02
+        Minimum duration of a round, in seconds (``> 0``).
+    threads : int or None, default 1
+        Limit BLAS/OpenMP thread pools to this many threads while measuring. ``None`` leaves
+        the libraries' defaults.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per batch size, in the order given, with columns ``batch_size``,
+        ``seconds_per_batch`` (the time every row of the batch waits for its answer) and
+        ``rows_per_second``.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is empty or not 2-D, ``batch_sizes`` is empty or holds a value ``< 1``,
+        ``repeat < 1``, ``min_seconds <= 0`` or ``threads < 1``.
+
+    Examples
+    --------
+    >>> X = np.ones((64, 3))
+    >>> table = measure_throughput(lambda b: b @ np.ones(3), X, batch_sizes=[1, 64], repeat=2)
+    >>> list(table.columns)
+    ['batch_size', 'seconds_per_batch', 'rows_per_second']
+    >>> measure_throughput(len, X, batch_sizes=[0, 8])
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_sizes must hold ints >= 1; got [0, 8]
+    """
+    n_rows = _check_rows(X)
+    sizes = _check_batch_sizes(batch_sizes)
+    repeat = _check_int("repeat", repeat, 1)
+    min_seconds = _check_seconds("min_seconds", min_seconds, allow_zero=False)
+    _check_threads(threads)
+    records = []
+    clock = time.perf_counter
+    with _thread_limit(threads):
+        for size in sizes:
+            batch = (
+                _take(X, slice(0, size)) if size <= n_rows else _take(X, np.arange(size) % n_rows)
+            )
+            start = clock()
+            predict(batch)  # warm-up call, also sizes the rounds
+            first = clock() - start
+            number = max(1, math.ceil(min_seconds / max(first, 1e-9)))
+            best = math.inf
+            for _ in range(repeat):
+                start = clock()
+                for _ in range(number):
+                    predict(batch)
+                best = min(best, (clock() - start) / number)
+            records.append(
+                {"batch_size": size, "seconds_per_batch": best, "rows_per_second": size / best}
+            )
+    return pd.DataFrame.from_records(
+        records, columns=["batch_size", "seconds_per_batch", "rows_per_second"]
+    )
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _check_seconds(name: str, value: Any, *, allow_zero: bool) -> float:
+    ok = (
+        isinstance(value, int | float | np.floating | np.integer)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+    )
+    if not ok:
+        raise ValueError(
+            f"{name} must be a number {'>= 0' if allow_zero else '> 0'}; got {value!r}"
+        )
+    return float(value)
+
+
+def _check_threads(threads: Any) -> None:
+    if threads is not None:
+        _check_int("threads", threads, 1)
+
+
+def _check_batch_sizes(batch_sizes: Any) -> list[int]:
+    if isinstance(batch_sizes, str | bytes) or not isinstance(batch_sizes, Iterable):
+        raise ValueError(f"batch_sizes must be a list of ints >= 1; got {batch_sizes!r}")
+    sizes = list(batch_sizes)
+    if not sizes:
+        raise ValueError("batch_sizes must not be empty")
+    if any(isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 1 for s in sizes):
+        raise ValueError(f"batch_sizes must hold ints >= 1; got {sizes!r}")
+    return [int(s) for s in sizes]
+
+
+def _check_rows(X: Any) -> int:
+    """Number of rows of a 2-D table ``X``; ValueError naming ``X`` if it is empty or not 2-D."""
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        shape = np.shape(X)
+    if len(shape) != 2:
+        raise ValueError(f"X must be 2-D (rows × features); got shape {tuple(shape)}")
+    if shape[0] == 0:
+        raise ValueError("X must have at least one row; got 0 rows")
+    if shape[1] == 0:
+        raise ValueError("X must have at least one column (feature); got 0 columns")
+    return int(shape[0])
+
+
+def _take(X: Any, rows: slice | np.ndarray) -> Any:
+    """Rows of ``X`` by position, keeping its type (DataFrame stays a DataFrame)."""
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[rows]
+    if hasattr(X, "shape") and hasattr(X, "__getitem__"):
+        return X[rows]  # numpy arrays and scipy sparse matrices
+    return np.asarray(X)[rows]
+
+
+@contextlib.contextmanager
+def _thread_limit(threads: int | None) -> Iterator[None]:
+    if threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        yield
