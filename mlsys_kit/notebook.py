@@ -9,8 +9,11 @@ outputs (nbval fails on any stderr output). Files a notebook writes go to
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import random
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -89,8 +92,11 @@ def output_dir(name: str = "") -> Path:
     """Folder for files the notebook writes (Parquet files, databases, models).
 
     Under ``mlsys-kit run`` this is the notebook's own folder inside the run
-    folder (the ``MLSYS_KIT_RUN_DIR`` environment variable); otherwise a fresh
-    temporary folder, so that running a notebook never writes into the repository.
+    folder (the ``MLSYS_KIT_RUN_DIR`` environment variable), kept after the run.
+    Otherwise it is a temporary folder, the same for every call in this process and
+    removed when the process (the notebook's kernel) exits, so that running a notebook
+    never writes into the repository nor leaves files behind. Set ``MLSYS_KIT_RUN_DIR``
+    before starting the kernel to keep the files.
 
     Parameters
     ----------
@@ -101,11 +107,26 @@ def output_dir(name: str = "") -> Path:
     -------
     pathlib.Path
         An existing, writable folder.
+
+    Examples
+    --------
+    >>> output_dir("models").name
+    'models'
+    >>> output_dir("models") == output_dir("models")
+    True
     """
     root = os.environ.get(RUN_DIR_ENV)
-    base = Path(root) if root else Path(tempfile.mkdtemp(prefix="mlsys-kit-"))
+    base = Path(root) if root else _process_temp_dir()
     folder = base / name if name else base
     folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@functools.cache
+def _process_temp_dir() -> Path:
+    """One temporary folder per process, deleted (with its contents) when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="mlsys-kit-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
 

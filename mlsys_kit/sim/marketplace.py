@@ -334,6 +334,36 @@ class Marketplace:
         """The simulation start (midnight of ``config.start``)."""
         return pd.Timestamp(self.config.start)
 
+    def since_start(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A copy of ``frame`` with every date-time column as the time since the simulation start.
+
+        The simulation's calendar (it starts on ``config.start``) is arbitrary; "day 3, 14:05"
+        reads more easily than a date, and shows how far into the simulation a row is. Use it to
+        display rows; keep the date-time columns for computing.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Rows of this simulation, e.g. ``market.transactions.head()``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Same index and columns; each ``datetime64`` column becomes a ``timedelta64`` column
+            (displayed as ``0 days 00:04:44``). Other columns are unchanged.
+
+        Examples
+        --------
+        >>> from mlsys_kit.sim import simulate
+        >>> market = simulate(n_transactions=1_000, n_users=50, days=10, seed=0)
+        >>> market.since_start(market.transactions.head(1))["timestamp"].dtype.kind
+        'm'
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
+        times = frame.select_dtypes(include="datetime").columns
+        return frame.assign(**{column: frame[column] - self.start for column in times})
+
     @property
     def feature_info(self) -> pd.DataFrame:
         """Describe every transaction column and when it becomes known.

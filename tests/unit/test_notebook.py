@@ -1,0 +1,31 @@
+"""Tests for mlsys_kit.notebook: the output folder a notebook writes to."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from mlsys_kit.notebook import RUN_DIR_ENV, output_dir
+
+
+def test_output_dir_is_the_run_folder_under_mlsys_kit_run(tmp_path, monkeypatch):
+    monkeypatch.setenv(RUN_DIR_ENV, str(tmp_path))
+    assert output_dir() == tmp_path
+    assert output_dir("models") == tmp_path / "models"
+    assert (tmp_path / "models").is_dir()
+
+
+def test_temporary_output_dir_is_removed_when_the_process_exits(monkeypatch):
+    monkeypatch.delenv(RUN_DIR_ENV, raising=False)
+    script = (
+        "from mlsys_kit.notebook import output_dir\n"
+        "folder = output_dir('data')\n"
+        "(folder / 'file.bin').write_bytes(b'x' * 1000)\n"
+        "assert output_dir('data') == folder\n"
+        "print(folder)\n"
+    )
+    env_free = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    folder = Path(env_free.stdout.strip())
+    assert folder.name == "data"
+    assert not folder.parent.exists()
