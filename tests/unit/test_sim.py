@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -405,9 +404,5 @@ def test_importing_mlsys_kit_does_not_import_sim() -> None:
     assert out.stdout.strip() == "False"
 
 
-def test_one_million_transactions_are_fast() -> None:
-    t0 = time.perf_counter()
-    mkt = simulate(n_transactions=1_000_000)
-    elapsed = time.perf_counter() - t0
-    assert len(mkt.transactions) == 1_000_000
-    assert elapsed < 4.0, f"1M transactions took {elapsed:.2f} s"
+# Speed (1M transactions within budget) is checked by benchmarks/run_benchmarks.py, not by a
+# timed test: timings on a shared CI machine are not a pass/fail signal.
