@@ -130,7 +130,16 @@ def _process_temp_dir() -> Path:
     return folder
 
 
+#: Environment variables that native thread pools read when they are first loaded.
+_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _limit_threads(threads: int) -> None:
+    # threadpoolctl limits the pools already loaded (numpy's BLAS, and OpenMP if scikit-learn
+    # was imported); the environment variables cover the ones loaded later, e.g. scikit-learn's
+    # OpenMP when the notebook imports it after calling setup_notebook.
+    for variable in _THREAD_ENV:
+        os.environ[variable] = str(threads)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)

@@ -29,3 +29,15 @@ def test_temporary_output_dir_is_removed_when_the_process_exits(monkeypatch):
     folder = Path(env_free.stdout.strip())
     assert folder.name == "data"
     assert not folder.parent.exists()
+
+
+def test_setup_notebook_limits_thread_pools_loaded_after_it():
+    script = (
+        "from mlsys_kit import setup_notebook\n"
+        "setup_notebook(0, style=False)\n"
+        "import sklearn.ensemble\n"  # loads scikit-learn's OpenMP runtime after the call
+        "from threadpoolctl import threadpool_info\n"
+        "print(max(pool['num_threads'] for pool in threadpool_info()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
