@@ -6,6 +6,8 @@ Budgets (on a 2-core laptop-class machine; see the foundation issue):
   parameters, ≤ 15 s at each of its test parameter sets;
 * ``import mlsys_kit``: ≤ 0.5 s over a bare interpreter;
 * the marketplace simulator: 1,000,000 transactions in ≤ 2 s;
+* ``detect_drift``: a reference and a current window of 1,000,000 rows × 20 numeric
+  columns each in ≤ 2 s;
 * the whole test suite (``--suite``): ≤ 10 minutes.
 
 Timings are wall-clock and best-of-N where repeating is cheap. Usage::
@@ -35,6 +37,7 @@ NOTEBOOK_DEFAULT_BUDGET = 30.0
 NOTEBOOK_TEST_BUDGET = 15.0
 IMPORT_BUDGET = 0.5
 SIMULATOR_BUDGET = 2.0
+DETECT_DRIFT_BUDGET = 2.0
 SUITE_BUDGET = 600.0
 
 
@@ -82,6 +85,24 @@ def bench_simulator() -> Row:
     return Row("sim: 1,000,000 transactions", float(out.stdout.strip()), SIMULATOR_BUDGET)
 
 
+def bench_detect_drift() -> Row:
+    code = (
+        "import time\nimport numpy as np, pandas as pd\n"
+        "from mlsys_kit.monitoring import detect_drift\n"
+        "rng = np.random.default_rng(0)\ncols = [f'x{i}' for i in range(20)]\n"
+        "ref = pd.DataFrame(rng.normal(size=(1_000_000, 20)), columns=cols)\n"
+        "cur = pd.DataFrame(rng.normal(0.05, 1, size=(1_000_000, 20)), columns=cols)\n"
+        "detect_drift(ref.head(1_000), cur.head(1_000))\nbest = float('inf')\n"
+        "for _ in range(3):\n    t = time.perf_counter()\n    detect_drift(ref, cur)\n"
+        "    best = min(best, time.perf_counter() - t)\nprint(best)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    seconds = float(out.stdout.strip())
+    return Row("detect_drift: 1,000,000 rows × 20 columns", seconds, DETECT_DRIFT_BUDGET)
+
+
 def bench_notebooks(only: list[str]) -> list[Row]:
     from mlsys_kit.catalog import discover
     from mlsys_kit.runner import run_one
@@ -119,7 +140,7 @@ def main() -> int:
     parser.add_argument("--no-notebooks", action="store_true", help="skip the notebooks")
     args = parser.parse_args()
 
-    rows = [bench_import(), bench_simulator()]
+    rows = [bench_import(), bench_simulator(), bench_detect_drift()]
     if not args.no_notebooks:
         rows += bench_notebooks(args.only)
     if args.suite:

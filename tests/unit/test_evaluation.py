@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.evaluation.learning_curves``."""
+"""Tests of ``mlsys_kit.evaluation``: learning curves, calibration, confidence, slices."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from mlsys_kit.evaluation import COLUMNS, learning_curves
+from mlsys_kit.evaluation import (
+    COLUMNS,
+    COVERAGE_COLUMNS,
+    RELIABILITY_COLUMNS,
+    SLICE_COLUMNS,
+    accuracy_coverage,
+    expected_calibration_error,
+    find_underperforming_slices,
+    learning_curves,
+    reliability_table,
+    slice_accuracy,
+)
 
 
 class RecordingClassifier(ClassifierMixin, BaseEstimator):
@@ -159,3 +170,187 @@ def test_size_smaller_than_the_number_of_classes_is_refused(data) -> None:
             sizes=[2],
             scoring="accuracy",
         )
+
+
+# --- calibration, confidence, slices (Chapter 6, offline evaluation) ------------------------------
+
+
+def test_ece_matches_a_hand_computed_example() -> None:
+    # 10 samples, 5 bins of width 0.2 (bin = floor(5p), 1.0 in the last bin):
+    # bin 0 [0, .2):  p .05 .15, y 0 0  -> conf .10, acc 0   -> |gap| .10, weight 2/10
+    # bin 1 [.2, .4): p .25 .35 .35, y 0 1 0 -> conf .95/3, acc 1/3 -> |gap| .05/3, weight 3/10
+    # bin 2 [.4, .6): empty
+    # bin 3 [.6, .8): p .6 (edge: bin 3), y 0 -> conf .6, acc 0 -> |gap| .6, weight 1/10
+    # bin 4 [.8, 1]:  p .85 .95 1.0 .9, y 1 1 1 0 -> conf .925, acc .75 -> |gap| .175, weight 4/10
+    y = [0, 0, 0, 1, 0, 0, 1, 1, 1, 0]
+    p = [0.05, 0.15, 0.25, 0.35, 0.35, 0.6, 0.85, 0.95, 1.0, 0.9]
+    expected = 0.2 * 0.10 + 0.3 * (0.05 / 3) + 0.1 * 0.6 + 0.4 * 0.175
+    assert expected_calibration_error(y, p, n_bins=5) == pytest.approx(expected)
+    assert expected == pytest.approx(0.155)
+    table = reliability_table(y, p, n_bins=5)
+    assert list(table.columns) == RELIABILITY_COLUMNS
+    assert table["count"].tolist() == [2, 3, 0, 1, 4]
+    assert np.isnan(table.loc[2, "confidence"]) and np.isnan(table.loc[2, "accuracy"])
+    assert table["lower"].tolist() == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
+    assert table.loc[4, "confidence"] == pytest.approx(0.925)
+    assert table.loc[4, "gap"] == pytest.approx(-0.175)
+
+
+def test_ece_extremes_and_bool_labels() -> None:
+    assert expected_calibration_error([True, False], [1.0, 0.0]) == 0.0
+    assert expected_calibration_error([1, 0], [0.0, 1.0]) == 1.0
+    # a model always predicting the base rate is calibrated in that single bin
+    y = np.array([1] * 30 + [0] * 70)
+    assert expected_calibration_error(y, np.full(100, 0.3)) == pytest.approx(0.0)
+
+
+def test_ece_of_calibrated_draws_is_small_and_of_shifted_ones_large() -> None:
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=20_000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    assert expected_calibration_error(y, p) < 0.02
+    assert expected_calibration_error(y, np.clip(p + 0.2, 0, 1)) > 0.15
+
+
+@pytest.mark.parametrize(
+    ("y_true", "y_prob", "kwargs", "message"),
+    [
+        ([], [], {}, "must not be empty"),
+        ([0, 1], [0.5], {}, "same length; got 2 and 1"),
+        ([0, 2], [0.5, 0.5], {}, r"only 0/1 \(or bool\) labels; found \[2.0\]"),
+        (["a", "b"], [0.5, 0.5], {}, "0/1 or bool labels"),
+        ([0, 1], [0.5, 1.2], {}, r"probabilities in \[0, 1\]"),
+        ([0, 1], [0.5, np.nan], {}, r"probabilities in \[0, 1\]"),
+        ([0, 1], [[0.5, 0.5], [0.2, 0.8]], {}, "one-dimensional"),
+        ([0, 1], [0.5, 0.5], {"n_bins": 0}, "n_bins must be an integer ≥ 1; got 0"),
+        ([0, 1], [0.5, 0.5], {"n_bins": 2.5}, "n_bins must be an integer"),
+        ([0, 1], [0.5, 0.5], {"n_bins": True}, "n_bins must be an integer"),
+    ],
+)
+def test_ece_bad_input_is_named(y_true, y_prob, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        expected_calibration_error(y_true, y_prob, **kwargs)
+
+
+def test_accuracy_coverage_counts_and_abstains() -> None:
+    y = [1, 1, 0, 0, 1]
+    p = [0.9, 0.6, 0.45, 0.05, 0.3]  # confidences .9 .6 .55 .95 .7; correct: T T T T F
+    table = accuracy_coverage(y, p, thresholds=[0.5, 0.65, 0.8, 1.0])
+    assert table["answered"].tolist() == [5, 3, 2, 0]
+    assert table["coverage"].tolist() == pytest.approx([1.0, 0.6, 0.4, 0.0])
+    assert table["accuracy"].iloc[:3].tolist() == pytest.approx([0.8, 2 / 3, 1.0])
+    assert table["confidence"].iloc[:3].tolist() == pytest.approx([0.74, 0.85, 0.925])
+    assert np.isnan(table["accuracy"].iloc[3]) and np.isnan(table["confidence"].iloc[3])
+    assert list(table.columns) == COVERAGE_COLUMNS
+    default = accuracy_coverage(y, p)
+    assert len(default) == 51 and default["threshold"].iloc[0] == 0.5
+    assert default["coverage"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "message"),
+    [
+        ([0.4], r"thresholds must lie in \[0.5, 1\]"),
+        ([0.6, 1.1], r"thresholds must lie in \[0.5, 1\]"),
+        ([], "non-empty sequence"),
+        ("0.7", "sequence of numbers"),
+        (["high"], "sequence of numbers"),
+    ],
+)
+def test_accuracy_coverage_bad_thresholds(thresholds, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        accuracy_coverage([0, 1], [0.2, 0.9], thresholds=thresholds)
+
+
+@pytest.fixture
+def sliced() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    n = 4000
+    data = pd.DataFrame(
+        {
+            "country": rng.choice(["FR", "DE", "IT"], n),
+            "age": rng.integers(18, 80, n),
+            "new": rng.random(n) < 0.3,
+        }
+    )
+    data.loc[rng.random(n) < 0.05, "country"] = None
+    y_true = rng.integers(0, 2, n)
+    error_rate = np.where((data["country"] == "IT") & (data["age"] >= 60), 0.5, 0.1)
+    wrong = rng.random(n) < error_rate
+    return data, y_true, np.where(wrong, 1 - y_true, y_true)
+
+
+def test_slice_accuracy_covers_values_quantiles_and_missing(sliced) -> None:
+    data, y_true, y_pred = sliced
+    table = slice_accuracy(data, y_true, y_pred, min_size=1)
+    assert list(table.columns) == SLICE_COLUMNS
+    names = set(table["slice"])
+    assert {"country = FR", "country = IT", "country is missing", "new = True"} <= names
+    assert sum(name.startswith("age in ") for name in names) == 4
+    overall = (y_true == y_pred).mean()
+    row = table.set_index("slice").loc["country = IT"]
+    mask = (data["country"] == "IT").to_numpy()
+    assert row["size"] == mask.sum()
+    assert row["accuracy"] == pytest.approx((y_true == y_pred)[mask].mean())
+    assert row["rest_accuracy"] == pytest.approx((y_true == y_pred)[~mask].mean())
+    assert row["gap"] == pytest.approx(row["accuracy"] - overall)
+    assert table["gap"].is_monotonic_increasing
+    assert table["p_value"].between(0, 1).all()
+
+
+def test_slice_finder_finds_the_planted_slice_and_pairs(sliced) -> None:
+    data, y_true, y_pred = sliced
+    single = find_underperforming_slices(data, y_true, y_pred)
+    assert single["slice"].iloc[0] == "country = IT"
+    assert (single["gap"] < 0).all() and (single["p_value"] < 0.05).all()
+    pairs = find_underperforming_slices(data, y_true, y_pred, max_depth=2, min_size=50)
+    worst = pairs["slice"].iloc[0]
+    assert "country = IT" in worst and "age in" in worst and " & " in worst
+    assert pairs["accuracy"].iloc[0] < 0.65
+
+
+def test_no_slice_is_flagged_when_errors_are_uniform() -> None:
+    rng = np.random.default_rng(1)
+    n = 3000
+    data = pd.DataFrame({"g": rng.choice(list("abcdef"), n), "x": rng.normal(size=n)})
+    y_true = rng.integers(0, 2, n)
+    y_pred = np.where(rng.random(n) < 0.2, 1 - y_true, y_true)
+    assert find_underperforming_slices(data, y_true, y_pred, max_depth=2, min_size=30).empty
+
+
+def test_min_size_skips_small_slices(sliced) -> None:
+    data, y_true, y_pred = sliced
+    table = slice_accuracy(data, y_true, y_pred, columns=["country"], min_size=500)
+    assert (table["size"] >= 500).all()
+    assert "country is missing" not in set(table["slice"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"columns": ["colour"]}, r"unknown: \['colour'\]"),
+        ({"columns": "country"}, "sequence of column names"),
+        ({"columns": []}, "columns must name columns"),
+        ({"min_size": 0}, "min_size must be an integer ≥ 1"),
+        ({"n_quantiles": 1}, "n_quantiles must be an integer ≥ 2"),
+        ({"max_depth": 3}, "max_depth must be 1 or 2"),
+        ({"alpha": 0}, r"alpha must be a number in \(0, 1\)"),
+        ({"alpha": 1.5}, r"alpha must be a number in \(0, 1\)"),
+    ],
+)
+def test_slice_finder_bad_arguments_are_named(sliced, kwargs, message) -> None:
+    data, y_true, y_pred = sliced
+    with pytest.raises(ValueError, match=message):
+        find_underperforming_slices(data, y_true, y_pred, **kwargs)
+
+
+def test_slice_finder_bad_data_is_named(sliced) -> None:
+    data, y_true, y_pred = sliced
+    with pytest.raises(ValueError, match="data must be a pandas DataFrame"):
+        slice_accuracy(data.to_numpy(), y_true, y_pred)
+    with pytest.raises(ValueError, match="same number of rows"):
+        slice_accuracy(data, y_true[:-1], y_pred)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        slice_accuracy(data, y_true, np.column_stack([y_pred, y_pred]))
+    with pytest.raises(ValueError, match="must not be empty"):
+        slice_accuracy(data.iloc[:0], y_true[:0], y_pred[:0])
