@@ -1,0 +1,313 @@
+"""Tests for mlsys_kit.leakage: the leakage checker and the offline-vs-future estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from mlsys_kit.leakage import (
+    CHECKS,
+    Estimate,
+    LeakageReport,
+    check_leakage,
+    offline_and_future_auc,
+    predictive_power,
+)
+
+
+def make_data(n: int = 4_000, seed: int = 0) -> pd.DataFrame:
+    """Rows over 100 days with two honest features, noise, a leak, users and a binary label."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.2
+    return pd.DataFrame(
+        {
+            "time": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(np.sort(rng.uniform(0, 100, n)), "D"),
+            "user": rng.integers(0, 400, n),
+            "signal": y + rng.normal(0, 1.5, n),
+            "signal2": y + rng.normal(0, 1.5, n),
+            "weaker": y + rng.normal(0, 2.5, n),
+            "noise": rng.normal(size=n),
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "leak": y + rng.normal(0, 0.2, n),
+            "y": y.astype(int),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return make_data()
+
+
+def flagged(report: LeakageReport) -> set[tuple[str, str]]:
+    return {(f.check, f.subject) for f in report.flagged}
+
+
+# --- the checks --------------------------------------------------------------------------------
+
+
+def test_clean_time_and_group_split_is_not_flagged():
+    clean = make_data(n=20_000, seed=1).drop(columns="leak")
+    first_half = clean["user"] < 200
+    train = clean[(clean["time"] < "2024-03-01") & first_half]
+    test = clean[(clean["time"] >= "2024-03-01") & ~first_half]
+    report = check_leakage(train, test, target="y", time_col="time", group_col="user")
+    assert report.flagged == ()
+    assert report.suspect_features == []
+    assert not report.split_flagged
+    assert {f.check for f in report.findings} == {
+        "time_order",
+        "row_overlap",
+        "group_overlap",
+        "dominant_feature",
+    }
+
+
+def test_random_split_with_duplicates_and_a_leak_is_flagged(data):
+    with_copies = pd.concat([data, data.sample(frac=0.3, random_state=0)], ignore_index=True)
+    train = with_copies.sample(frac=0.8, random_state=1)
+    test = with_copies.drop(train.index)
+    report = check_leakage(
+        train,
+        test,
+        target="y",
+        time_col="time",
+        group_col="user",
+        feature_times={"leak": pd.Timedelta(days=7)},
+    )
+    assert flagged(report) == {
+        ("time_order", "split"),
+        ("row_overlap", "split"),
+        ("group_overlap", "split"),
+        ("feature_timing", "leak"),
+        ("dominant_feature", "leak"),
+    }
+    assert report.suspect_features == ["leak"]
+    assert report.split_flagged
+
+
+def test_dominant_feature_flags_only_the_leak(data):
+    train, test = data.iloc[:3_000], data.iloc[3_000:]
+    features = ["signal", "signal2", "weaker", "noise", "colour", "leak"]
+    report = check_leakage(train, test, target="y", features=features)
+    assert report.suspect_features == ["leak"]
+    without = check_leakage(train, test, target="y", features=features[:-1])
+    assert without.suspect_features == []
+
+
+def test_two_equal_leaks_mask_each_other_in_dominant_feature(data):
+    twin = data.assign(leak2=data["leak"] + 0.01)
+    train, test = twin.iloc[:3_000], twin.iloc[3_000:]
+    report = check_leakage(train, test, target="y", features=["signal", "leak", "leak2"])
+    ratios = {f.subject: f.statistic for f in report.findings if f.check == "dominant_feature"}
+    # documented limitation: each leak is compared with the other, so neither stands out
+    assert ratios["leak"] == pytest.approx(1, abs=0.05)
+    assert ratios["leak2"] == pytest.approx(1, abs=0.05)
+
+
+def test_feature_timing_from_a_column(data):
+    frame = data.assign(
+        recorded=data["time"] + pd.to_timedelta(np.where(data.index % 2, 1, 0), "h")
+    )
+    train, test = frame.iloc[:3_000], frame.iloc[3_000:]
+    report = check_leakage(
+        train,
+        test,
+        target="y",
+        features=["signal", "noise"],
+        time_col="time",
+        feature_times={"noise": "recorded", "signal": pd.Timedelta(0)},
+    )
+    timing = {f.subject: f for f in report.findings if f.check == "feature_timing"}
+    assert timing["noise"].flagged and timing["noise"].statistic == pytest.approx(0.5)
+    assert not timing["signal"].flagged
+    assert "recorded in 'recorded'" in timing["noise"].explanation
+
+
+def test_default_features_exclude_target_time_and_group(data):
+    train, test = data.iloc[:3_000], data.iloc[3_000:]
+    report = check_leakage(train, test, target="y", time_col="time", group_col="user")
+    subjects = {f.subject for f in report.findings if f.check == "dominant_feature"}
+    assert subjects == {"signal", "signal2", "weaker", "noise", "colour", "leak"}
+
+
+def test_skipped_checks_are_listed(data):
+    report = check_leakage(data.iloc[:3_000], data.iloc[3_000:], target="y")
+    assert [s.split()[0] for s in report.skipped] == [
+        "time_order",
+        "group_overlap",
+        "feature_timing",
+    ]
+
+
+def test_report_frame_and_repr(data):
+    train = data.sample(frac=0.8, random_state=0)
+    report = check_leakage(train, data.drop(train.index), target="y", time_col="time")
+    frame = report.to_frame()
+    assert list(frame.columns) == [
+        "check",
+        "subject",
+        "statistic",
+        "threshold",
+        "flagged",
+        "explanation",
+    ]
+    assert len(frame) == len(report.findings)
+    assert set(frame["check"]) <= set(CHECKS)
+    text = repr(report)
+    assert text.startswith("LeakageReport: ")
+    assert "✘ time_order (split)" in text and "skipped group_overlap" in text
+
+
+def test_thresholds_are_respected(data):
+    train = data.sample(frac=0.8, random_state=0)
+    test = data.drop(train.index)
+    lenient = check_leakage(train, test, target="y", time_col="time", max_time_overlap=1.0)
+    assert ("time_order", "split") not in flagged(lenient)
+
+
+def test_row_overlap_counts_exact_copies_only(data):
+    train, test = data.iloc[:3_000], data.iloc[3_000:].copy()
+    test.iloc[:100] = train.iloc[:100].to_numpy()
+    finding = check_leakage(train, test, target="y").findings[0]
+    assert finding.check == "row_overlap"
+    assert finding.statistic == pytest.approx(100 / len(test))
+
+
+def test_dominant_feature_is_skipped_when_a_class_is_missing(data):
+    report = check_leakage(data[data["y"] == 0], data[data["y"] == 0], target="y")
+    assert any(s.startswith("dominant_feature") for s in report.skipped)
+
+
+# --- predictive_power ---------------------------------------------------------------------------
+
+
+def test_predictive_power_ranks_features(data):
+    power = predictive_power(data, target="y", features=["signal", "weaker", "noise", "leak"])
+    assert list(power.columns) == ["auc_alone", "auc_others", "ratio"]
+    alone = power["auc_alone"]
+    assert alone["leak"] > alone["signal"] > alone["weaker"] > alone["noise"] - 0.02
+    assert abs(alone["noise"] - 0.5) < 0.05
+    assert power["ratio"].idxmax() == "leak" and power.loc["leak", "ratio"] > 1
+
+
+def test_predictive_power_is_deterministic(data):
+    a = predictive_power(data, target="y", features=["signal", "colour"], random_state=3)
+    b = predictive_power(data, target="y", features=["signal", "colour"], random_state=3)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_predictive_power_handles_missing_values_and_categories(data):
+    holes = data.assign(signal=data["signal"].mask(data.index % 3 == 0))
+    power = predictive_power(holes, target="y", features=["signal", "colour"])
+    assert power["auc_alone"].notna().all()
+
+
+# --- offline_and_future_auc --------------------------------------------------------------------
+
+
+def test_offline_and_future_auc(data):
+    est = offline_and_future_auc(
+        LogisticRegression(),
+        data.iloc[:2_000],
+        data.iloc[2_000:3_000],
+        data.iloc[3_000:],
+        features=["signal", "weaker"],
+        target="y",
+    )
+    assert isinstance(est, Estimate)
+    assert 0.6 < est.offline < 0.9 and 0.6 < est.future < 0.9
+    assert est.gap == pytest.approx(est.offline - est.future)
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"target": "nope"}, ValueError, r"train has no column\(s\) \['nope'\]"),
+        ({"target": "y", "time_col": "when"}, ValueError, r"no column\(s\) \['when'\]"),
+        ({"target": "y", "features": ["signal", "ghost"]}, ValueError, "'ghost'"),
+        ({"target": "y", "features": "signal"}, TypeError, "sequence of column names"),
+        ({"target": "y", "features": []}, ValueError, "no features to check"),
+        ({"target": "signal"}, ValueError, "must be binary"),
+        ({"target": "colour"}, ValueError, "must be binary"),
+        (
+            {"target": "y", "feature_times": {"leak": pd.Timedelta(days=1)}},
+            ValueError,
+            "feature_times needs time_col",
+        ),
+        (
+            {"target": "y", "time_col": "time", "feature_times": {"ghost": pd.Timedelta(0)}},
+            ValueError,
+            "not features",
+        ),
+        ({"target": "y", "time_col": "time", "feature_times": ["leak"]}, TypeError, "mapping"),
+        (
+            {"target": "y", "time_col": "time", "feature_times": {"leak": "7 days"}},
+            ValueError,
+            r"no column\(s\) \['7 days'\]",
+        ),
+        (
+            {"target": "y", "time_col": "time", "feature_times": {"leak": [1]}},
+            TypeError,
+            "must be a Timedelta",
+        ),
+        (
+            {"target": "y", "max_row_overlap": 1.5},
+            ValueError,
+            r"max_row_overlap must be .*\[0, 1\]",
+        ),
+        ({"target": "y", "max_time_overlap": -0.1}, ValueError, "max_time_overlap"),
+        ({"target": "y", "dominance": float("nan")}, ValueError, "dominance must be a finite"),
+        ({"target": "y", "min_auc": 0.3}, ValueError, r"min_auc must be .*\[0.5, 1\]"),
+        ({"target": "y", "n_bins": 1}, ValueError, "n_bins must be an integer >= 2"),
+        ({"target": "y", "n_bins": True}, ValueError, "n_bins"),
+    ],
+)
+def test_bad_arguments(data, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        check_leakage(data.iloc[:3_000], data.iloc[3_000:], **kwargs)
+
+
+def test_bad_frames(data):
+    with pytest.raises(TypeError, match="train must be a pandas DataFrame; got ndarray"):
+        check_leakage(data.to_numpy(), data, target="y")
+    with pytest.raises(ValueError, match="test is empty"):
+        check_leakage(data, data.iloc[:0], target="y")
+    with pytest.raises(ValueError, match="test has no column"):
+        check_leakage(data, data.drop(columns="noise"), target="y", features=["noise", "signal"])
+
+
+def test_bad_targets(data):
+    train, test = data.iloc[:3_000], data.iloc[3_000:]
+    with pytest.raises(ValueError, match="has missing values"):
+        check_leakage(
+            train.assign(y=train["y"].astype(float).mask(train.index == 0)), test, target="y"
+        )
+    with pytest.raises(ValueError, match="coded 0/1"):
+        check_leakage(train.assign(y=train["y"] + 1), test.assign(y=test["y"] + 1), target="y")
+
+
+def test_bad_input_to_helpers(data):
+    with pytest.raises(ValueError, match="at least two features"):
+        predictive_power(data, target="y", features=["signal"])
+    with pytest.raises(ValueError, match="both classes"):
+        predictive_power(data[data["y"] == 1], target="y", features=["signal", "noise"])
+    with pytest.raises(ValueError, match="future must contain both classes"):
+        offline_and_future_auc(
+            LogisticRegression(),
+            data,
+            data,
+            data[data["y"] == 0],
+            features=["signal"],
+            target="y",
+        )
+    with pytest.raises(TypeError, match="valid must be a pandas DataFrame"):
+        offline_and_future_auc(
+            LogisticRegression(), data, None, data, features=["signal"], target="y"
+        )
