@@ -34,9 +34,11 @@ def test_psi_is_zero_for_identical_samples(rng):
 
 
 def test_psi_matches_the_formula_on_a_flag():
-    # shares 0.25/0.75 against 0.5/0.5
+    # shares 0.25/0.75 against 0.5/0.5 (enough rows that the smoothing of empty bins is negligible)
     expected = (0.5 - 0.25) * math.log(0.5 / 0.25) + (0.5 - 0.75) * math.log(0.5 / 0.75)
-    assert psi([True, False, False, False], [True, True, False, False]) == pytest.approx(expected)
+    reference = [True] * 2_500 + [False] * 7_500
+    current = [True] * 5_000 + [False] * 5_000
+    assert psi(reference, current) == pytest.approx(expected, rel=1e-3)
 
 
 def test_psi_grows_with_the_shift(rng):
