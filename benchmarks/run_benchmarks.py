@@ -8,6 +8,9 @@ Budgets (on a 2-core laptop-class machine; see the foundation issue):
 * the marketplace simulator: 1,000,000 transactions in ≤ 2 s;
 * ``detect_drift``: a reference and a current window of 1,000,000 rows × 20 numeric
   columns each in ≤ 2 s;
+* ``reservoir_sample``: ≥ 5 million items/s from a plain Python iterator with ``k = 1,000``
+  (reported as seconds per 5,000,000 items, so the budget is ≤ 1 s), next to the per-item
+  Algorithm R for comparison;
 * the whole test suite (``--suite``): ≤ 10 minutes.
 
 Timings are wall-clock and best-of-N where repeating is cheap. Usage::
@@ -38,6 +41,8 @@ NOTEBOOK_TEST_BUDGET = 15.0
 IMPORT_BUDGET = 0.5
 SIMULATOR_BUDGET = 2.0
 DETECT_DRIFT_BUDGET = 2.0
+RESERVOIR_ITEMS = 5_000_000
+RESERVOIR_BUDGET = 1.0  # seconds for RESERVOIR_ITEMS items: at least 5 million items/s
 SUITE_BUDGET = 600.0
 
 
@@ -103,6 +108,34 @@ def bench_detect_drift() -> Row:
     return Row("detect_drift: 1,000,000 rows × 20 columns", seconds, DETECT_DRIFT_BUDGET)
 
 
+def bench_reservoir() -> list[Row]:
+    code = (
+        "import time\nfrom mlsys_kit.sampling import reservoir_sample, reservoir_sample_per_item\n"
+        f"n = {RESERVOIR_ITEMS}\n"
+        "for sampler in (reservoir_sample, reservoir_sample_per_item):\n"
+        "    best = float('inf')\n"
+        "    for seed in range(3):\n"
+        "        items = iter(range(n))\n        t = time.perf_counter()\n"
+        "        sampler(items, 1_000, seed=seed)\n"
+        "        best = min(best, time.perf_counter() - t)\n"
+        "    print(best)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    skip, per_item = (float(line) for line in out.stdout.split())
+    what = f"reservoir_sample: {RESERVOIR_ITEMS:,} items, k = 1,000"
+    return [
+        Row(f"{what} ({RESERVOIR_ITEMS / skip / 1e6:.0f} M items/s)", skip, RESERVOIR_BUDGET),
+        Row(
+            f"for comparison, per-item Algorithm R ({RESERVOIR_ITEMS / per_item / 1e6:.1f} M "
+            "items/s; no budget)",
+            per_item,
+            float("inf"),
+        ),
+    ]
+
+
 def bench_notebooks(only: list[str]) -> list[Row]:
     from mlsys_kit.catalog import discover
     from mlsys_kit.runner import run_one
@@ -140,7 +173,7 @@ def main() -> int:
     parser.add_argument("--no-notebooks", action="store_true", help="skip the notebooks")
     args = parser.parse_args()
 
-    rows = [bench_import(), bench_simulator(), bench_detect_drift()]
+    rows = [bench_import(), bench_simulator(), bench_detect_drift(), *bench_reservoir()]
     if not args.no_notebooks:
         rows += bench_notebooks(args.only)
     if args.suite:
