@@ -136,9 +136,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             title = CHAPTERS.get(chapter, nb.chapter_slug)
             print(f"\nChapter {chapter}: {title}  ({nb.chapter_slug}/)")
         print(f"  {nb.id}  {nb.path.stem}  —  {nb.title}")
-        for param in nb.parameters.values():
-            default = _format_default(param.default)
-            print(f"        -p {param.name} {default:<12} {param.type_name:<6} {param.help}")
+        options = [
+            (f"-p {param.name} {_format_default(param.default)}", param)
+            for param in nb.parameters.values()
+        ]
+        width = max((len(option) for option, _ in options), default=0)
+        for option, param in options:
+            print(f"        {option:<{width}}  {param.type_name:<6} {param.help}")
         for claim in nb.claims:
             text = textwrap.shorten(claim.statement, 96, placeholder="…")
             print(f"        ✔ {text}")
