@@ -1,0 +1,275 @@
+"""Active learning: a short pool-based loop, uncertainty sampling against random sampling.
+
+Serves Chapter 4, "Handling the Lack of Labels", section "Active learning" (Chip Huyen,
+*Designing Machine Learning Systems*, 2022): instead of labelling rows picked at random, let
+the model choose the rows it is least sure about, so that each label teaches it the most.
+The book's simplest query strategy is *uncertainty measurement*; :func:`uncertainty` scores
+it three common ways (``"least_confident"``, ``"margin"``, ``"entropy"``) and
+:func:`active_learning_curve` runs the loop on a labelled pool (the labels are revealed only
+when queried, as an annotator would provide them) and records test accuracy at each label
+budget. :func:`budget_curve` is the yardstick of the whole chapter section: the test score of
+a model given ``b`` labelled rows drawn at random, for each budget ``b``, averaged over
+repeated draws; with ``semi_supervised=True`` the model also sees the unlabelled rest of the
+pool (label ``-1``, scikit-learn's convention for semi-supervised estimators).
+
+Why hand-written: the loop is the lesson and takes a dozen lines; scikit-activeml and modAL
+implement it with many more strategies, but would add a dependency for one notebook.
+
+Examples
+--------
+>>> from sklearn.datasets import load_digits
+>>> from sklearn.linear_model import LogisticRegression
+>>> X, y = load_digits(return_X_y=True)
+>>> curve = active_learning_curve(
+...     LogisticRegression(max_iter=300), X[:500] / 16, y[:500], X[500:800] / 16, y[500:800],
+...     budgets=[20, 40], strategy="margin", rng=np.random.default_rng(0),
+... )
+>>> list(curve.index), bool(curve.between(0, 1).all())
+([20, 40], True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+__all__ = ["STRATEGIES", "METRICS", "uncertainty", "active_learning_curve", "budget_curve"]
+
+#: Test metrics of :func:`budget_curve`.
+METRICS: tuple[str, ...] = ("accuracy", "roc_auc")
+#: Query strategies of :func:`active_learning_curve`: random sampling and three uncertainties.
+STRATEGIES: tuple[str, ...] = ("random", "least_confident", "margin", "entropy")
+
+
+def uncertainty(proba: np.ndarray, kind: str = "margin") -> np.ndarray:
+    """How unsure a model is about each row, from its predicted probabilities (higher: less sure).
+
+    Parameters
+    ----------
+    proba : array of shape (n_rows, n_classes)
+        Predicted class probabilities, rows summing to one.
+    kind : {"least_confident", "margin", "entropy"}
+        ``least_confident``: one minus the top probability. ``margin``: one minus the gap
+        between the two top probabilities. ``entropy``: the entropy of the distribution.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_rows,)
+
+    Examples
+    --------
+    >>> p = np.array([[0.9, 0.1, 0.0], [0.5, 0.4, 0.1]])
+    >>> uncertainty(p, "margin").round(2).tolist()
+    [0.2, 0.9]
+    >>> uncertainty(p, "least_confident").round(2).tolist()
+    [0.1, 0.5]
+    """
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim != 2 or proba.shape[1] < 1:
+        raise ValueError(f"proba must have shape (n_rows, n_classes); got {proba.shape}")
+    if kind == "least_confident":
+        return 1.0 - proba.max(axis=1)
+    if kind == "margin":
+        if proba.shape[1] == 1:
+            return np.zeros(len(proba))
+        top_two = np.sort(proba, axis=1)[:, -2:]
+        return 1.0 - (top_two[:, 1] - top_two[:, 0])
+    if kind == "entropy":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(proba > 0, proba * np.log(proba), 0.0)
+        return -terms.sum(axis=1)
+    allowed = ", ".join(repr(s) for s in STRATEGIES[1:])
+    raise ValueError(f"kind={kind!r} is not an uncertainty: choose one of {allowed}")
+
+
+def _check_budgets(budgets: Sequence[int], n_pool: int) -> list[int]:
+    values = list(budgets)
+    if not values or any(
+        isinstance(b, bool) or not isinstance(b, Integral) or b < 1 for b in values
+    ):
+        raise ValueError(f"budgets must be positive integers; got {budgets!r}")
+    values = [int(b) for b in values]
+    if values != sorted(set(values)):
+        raise ValueError(f"budgets must be strictly increasing; got {values}")
+    if values[-1] > n_pool:
+        raise ValueError(f"the largest budget ({values[-1]}) exceeds the pool ({n_pool} rows)")
+    return values
+
+
+def active_learning_curve(
+    model: Any,
+    X_pool: np.ndarray,
+    y_pool: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    budgets: Sequence[int],
+    strategy: str = "margin",
+    batch_size: int = 10,
+    rng: np.random.Generator,
+) -> pd.Series:
+    """Test accuracy of a model at each label budget, the labels chosen by ``strategy``.
+
+    The loop: label ``budgets[0]`` rows of the pool at random; then, until the largest
+    budget, fit a fresh copy of ``model`` on the labelled rows, score the unlabelled ones
+    and label the ``batch_size`` most uncertain (or, for ``"random"``, random ones). Only the
+    queried labels of ``y_pool`` are ever read, as if an annotator provided them.
+
+    Parameters
+    ----------
+    model : scikit-learn classifier with ``predict_proba``
+        Cloned before every fit.
+    X_pool, y_pool : arrays
+        The unlabelled pool and its (hidden) labels.
+    X_test, y_test : arrays
+        A held-out labelled test set.
+    budgets : sequence of int
+        Strictly increasing label counts at which test accuracy is recorded. The first one
+        is the random starting set, shared by all strategies given the same ``rng`` state.
+    strategy : {"random", "least_confident", "margin", "entropy"}, default "margin"
+    batch_size : int, default 10
+        Labels queried per round (the model is refitted once per round).
+    rng : numpy.random.Generator
+        Draws the starting set and, for ``"random"``, the queries.
+
+    Returns
+    -------
+    pandas.Series
+        Test accuracy indexed by budget.
+
+    Raises
+    ------
+    ValueError
+        For an unknown strategy, bad budgets or batch size, or mismatched arrays.
+    """
+    if strategy not in STRATEGIES:
+        allowed = ", ".join(repr(s) for s in STRATEGIES)
+        raise ValueError(f"strategy={strategy!r} is not allowed: choose one of {allowed}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer ≥ 1; got {batch_size!r}")
+    X_pool, y_pool = np.asarray(X_pool), np.asarray(y_pool)
+    if len(X_pool) != len(y_pool) or len(X_test) != len(y_test):
+        raise ValueError("X_pool/y_pool and X_test/y_test must have matching lengths")
+    budgets = _check_budgets(budgets, len(X_pool))
+
+    labelled = list(rng.choice(len(X_pool), size=budgets[0], replace=False))
+    accuracy = {}
+    while True:
+        fitted = clone(model).fit(X_pool[labelled], y_pool[labelled])
+        if len(labelled) in budgets:
+            accuracy[len(labelled)] = float(fitted.score(X_test, y_test))
+        if len(labelled) >= budgets[-1]:
+            break
+        unlabelled = np.setdiff1d(np.arange(len(X_pool)), labelled)
+        # Never overshoot the next budget, so that every budget is measured exactly.
+        next_budget = min(b for b in budgets if b > len(labelled))
+        n_query = min(batch_size, next_budget - len(labelled))
+        if strategy == "random":
+            chosen = rng.choice(unlabelled, size=n_query, replace=False)
+        else:
+            scores = uncertainty(fitted.predict_proba(X_pool[unlabelled]), strategy)
+            chosen = unlabelled[np.argsort(-scores, kind="stable")[:n_query]]
+        labelled.extend(int(i) for i in chosen)
+    return pd.Series(accuracy, name=f"accuracy ({strategy})").rename_axis("labels")
+
+
+def _take(data: Any, rows: np.ndarray) -> Any:
+    return data.iloc[rows] if isinstance(data, (pd.DataFrame, pd.Series)) else data[rows]
+
+
+def _score(fitted: Any, X_test: Any, y_test: np.ndarray, metric: str) -> float:
+    if metric == "accuracy":
+        return float(np.mean(fitted.predict(X_test) == y_test))
+    from sklearn.metrics import roc_auc_score
+
+    proba = fitted.predict_proba(X_test)
+    if proba.shape[1] < 2:  # a constant model ranks nothing
+        return 0.5
+    return float(roc_auc_score(y_test, proba[:, 1]))
+
+
+def budget_curve(
+    model: Any,
+    X_pool: Any,
+    y_pool: Any,
+    X_test: Any,
+    y_test: Any,
+    *,
+    budgets: Sequence[int],
+    n_repeats: int = 3,
+    rng: np.random.Generator,
+    semi_supervised: bool = False,
+    metric: str = "accuracy",
+) -> pd.Series:
+    """Mean test score of ``model`` given ``b`` random labelled rows of the pool, for each ``b``.
+
+    Each repeat draws one random order of the pool; budget ``b`` labels its first ``b`` rows,
+    so larger budgets extend smaller ones, and two calls with generators in the same state
+    label the same rows (a paired comparison of two models).
+
+    Parameters
+    ----------
+    model : scikit-learn classifier
+        Cloned before every fit. When the labelled rows hold a single class, a constant
+        model (the most frequent class) stands in for it.
+    X_pool, y_pool : arrays or pandas objects
+        The pool and its labels; only the labels of the drawn rows are used.
+    X_test, y_test : arrays or pandas objects
+        A held-out labelled test set.
+    budgets : sequence of int
+        Strictly increasing numbers of labelled rows.
+    n_repeats : int, default 3
+        Random draws averaged per budget.
+    rng : numpy.random.Generator
+    semi_supervised : bool, default False
+        Fit on the whole pool with the unlabelled rows' label set to ``-1`` (for
+        ``LabelSpreading``, ``SelfTrainingClassifier``...) instead of on the labelled rows only.
+    metric : {"accuracy", "roc_auc"}, default "accuracy"
+        ``roc_auc`` needs a binary task and ``predict_proba``.
+
+    Returns
+    -------
+    pandas.Series
+        The mean score indexed by budget.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> curve = budget_curve(KNeighborsClassifier(1), X[:600], y[:600], X[600:900], y[600:900],
+    ...                      budgets=[10, 100], n_repeats=2, rng=np.random.default_rng(0))
+    >>> bool(curve[100] > curve[10])
+    True
+    """
+    from sklearn.dummy import DummyClassifier
+
+    if metric not in METRICS:
+        allowed = ", ".join(repr(m) for m in METRICS)
+        raise ValueError(f"metric={metric!r} is not allowed: choose one of {allowed}")
+    if isinstance(n_repeats, bool) or not isinstance(n_repeats, Integral) or n_repeats < 1:
+        raise ValueError(f"n_repeats must be an integer ≥ 1; got {n_repeats!r}")
+    y_pool, y_test = np.asarray(y_pool), np.asarray(y_test)
+    if len(X_pool) != len(y_pool) or len(X_test) != len(y_test):
+        raise ValueError("X_pool/y_pool and X_test/y_test must have matching lengths")
+    budgets = _check_budgets(budgets, len(y_pool))
+    scores = np.zeros(len(budgets))
+    for _ in range(n_repeats):
+        order = rng.permutation(len(y_pool))
+        for i, budget in enumerate(budgets):
+            labelled = order[:budget]
+            if len(np.unique(y_pool[labelled])) < 2:
+                fitted = DummyClassifier().fit(_take(X_pool, labelled), y_pool[labelled])
+            elif semi_supervised:
+                partial = np.full_like(y_pool, -1)
+                partial[labelled] = y_pool[labelled]
+                fitted = clone(model).fit(X_pool, partial)
+            else:
+                fitted = clone(model).fit(_take(X_pool, labelled), y_pool[labelled])
+            scores[i] += _score(fitted, X_test, y_test, metric) / n_repeats
+    return pd.Series(scores, index=pd.Index(budgets, name="labels"), name=metric)
