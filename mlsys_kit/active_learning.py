@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from mlsys_kit.params import check_choice, check_int
+
 __all__ = ["STRATEGIES", "METRICS", "uncertainty", "active_learning_curve", "budget_curve"]
 
 #: Test metrics of :func:`budget_curve`.
@@ -147,11 +149,8 @@ def active_learning_curve(
     ValueError
         For an unknown strategy, bad budgets or batch size, or mismatched arrays.
     """
-    if strategy not in STRATEGIES:
-        allowed = ", ".join(repr(s) for s in STRATEGIES)
-        raise ValueError(f"strategy={strategy!r} is not allowed: choose one of {allowed}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer ≥ 1; got {batch_size!r}")
+    check_choice("strategy", strategy, STRATEGIES)
+    check_int("batch_size", batch_size, min=1)
     X_pool, y_pool = np.asarray(X_pool), np.asarray(y_pool)
     if len(X_pool) != len(y_pool) or len(X_test) != len(y_test):
         raise ValueError("X_pool/y_pool and X_test/y_test must have matching lengths")
@@ -249,11 +248,8 @@ def budget_curve(
     """
     from sklearn.dummy import DummyClassifier
 
-    if metric not in METRICS:
-        allowed = ", ".join(repr(m) for m in METRICS)
-        raise ValueError(f"metric={metric!r} is not allowed: choose one of {allowed}")
-    if isinstance(n_repeats, bool) or not isinstance(n_repeats, Integral) or n_repeats < 1:
-        raise ValueError(f"n_repeats must be an integer ≥ 1; got {n_repeats!r}")
+    check_choice("metric", metric, METRICS)
+    check_int("n_repeats", n_repeats, min=1)
     y_pool, y_test = np.asarray(y_pool), np.asarray(y_test)
     if len(X_pool) != len(y_pool) or len(X_test) != len(y_test):
         raise ValueError("X_pool/y_pool and X_test/y_test must have matching lengths")
