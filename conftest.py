@@ -43,7 +43,7 @@ def parameter_sets() -> dict[str, list[dict[str, Any]]]:
 def _notebook_key(path: Path) -> str | None:
     if path.resolve() == TEMPLATE:
         return "template"
-    from mlsys_kit.catalog import NotebookNotFound, find
+    from mlsys_kit.kit.catalog import NotebookNotFound, find
 
     try:
         return find(str(path)).id
@@ -81,7 +81,7 @@ class PapermillRun(pytest.Item):
         self.add_marker(pytest.mark.slow)
 
     def runtest(self) -> None:
-        from mlsys_kit.runner import run_one
+        from mlsys_kit.kit.runner import run_one
 
         tmp = self.config._tmp_path_factory.mktemp("papermill")  # type: ignore[attr-defined]
         result = run_one(self.path, tmp / self.path.name, self.params, notebook_id=self.parent.key)

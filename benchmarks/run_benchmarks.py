@@ -93,7 +93,7 @@ def bench_simulator() -> Row:
 def bench_detect_drift() -> Row:
     code = (
         "import time\nimport numpy as np, pandas as pd\n"
-        "from mlsys_kit.monitoring import detect_drift\n"
+        "from mlsys_kit.monitoring.drift import detect_drift\n"
         "rng = np.random.default_rng(0)\ncols = [f'x{i}' for i in range(20)]\n"
         "ref = pd.DataFrame(rng.normal(size=(1_000_000, 20)), columns=cols)\n"
         "cur = pd.DataFrame(rng.normal(0.05, 1, size=(1_000_000, 20)), columns=cols)\n"
@@ -110,7 +110,7 @@ def bench_detect_drift() -> Row:
 
 def bench_reservoir() -> list[Row]:
     code = (
-        "import time\nfrom mlsys_kit.sampling import reservoir_sample, reservoir_sample_per_item\n"
+        "import time\nfrom mlsys_kit.training_data.sampling import reservoir_sample, reservoir_sample_per_item\n"
         f"n = {RESERVOIR_ITEMS}\n"
         "for sampler in (reservoir_sample, reservoir_sample_per_item):\n"
         "    best = float('inf')\n"
@@ -137,8 +137,8 @@ def bench_reservoir() -> list[Row]:
 
 
 def bench_notebooks(only: list[str]) -> list[Row]:
-    from mlsys_kit.catalog import discover
-    from mlsys_kit.runner import run_one
+    from mlsys_kit.kit.catalog import discover
+    from mlsys_kit.kit.runner import run_one
 
     sets = tomllib.loads((ROOT / "tests" / "notebook_parameters.toml").read_text("utf-8"))
     rows = []

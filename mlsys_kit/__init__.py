@@ -11,8 +11,19 @@ The package is the notebooks' helper library, one module per topic:
 ``mlsys_kit.sim``        the running case study: a seeded online-marketplace simulator
 =======================  ==============================================================
 
-plus one module per chapter topic (``serving``, ``framing``, ...), and the machinery
-behind the ``mlsys-kit`` command (``catalog``, ``runner``, ``cli``).
+and one subpackage per part of the book, each module a topic of its chapter:
+
+==================================  ===========================================================
+``mlsys_kit.design``                Ch. 1–2: latency, versioning, framing, objectives
+``mlsys_kit.data_engineering``      Ch. 3: formats, storage engines, dataflow, streaming
+``mlsys_kit.training_data``         Ch. 4: sampling, labels, weak supervision, imbalance, ...
+``mlsys_kit.features``              Ch. 5: feature operations, leakage, importance
+``mlsys_kit.modeling``              Ch. 6: baselines, tracking, evaluation, behavioural tests
+``mlsys_kit.monitoring``            Ch. 8: feedback loops, shifts, drift, detectors, alerts
+==================================  ===========================================================
+
+The machinery behind the ``mlsys-kit`` command (catalog, runner, cli) lives in
+``mlsys_kit.kit``; notebooks never import it.
 
 The names most notebooks need are importable from the top level; they are loaded
 on first use, so ``import mlsys_kit`` stays instant.

@@ -10,7 +10,7 @@ can always fail.
 
 Each claim's output also carries machine-readable metadata (under the
 ``"mlsys_kit"`` key of the output's metadata, which nbval does not compare), so
-that :mod:`mlsys_kit.runner` can tabulate the claims of an executed notebook.
+that :mod:`mlsys_kit.kit.runner` can tabulate the claims of an executed notebook.
 """
 
 from __future__ import annotations

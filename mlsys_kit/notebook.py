@@ -20,20 +20,30 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["setup_notebook", "output_dir", "PALETTE", "RUN_DIR_ENV"]
+__all__ = ["setup_notebook", "output_dir", "COLORS", "PALETTE", "RUN_DIR_ENV"]
 
 RUN_DIR_ENV = "MLSYS_KIT_RUN_DIR"
 
-#: Okabe–Ito colours: distinguishable with the common forms of colour blindness.
-PALETTE = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#D55E00",
-    "#CC79A7",
-    "#56B4E9",
-    "#F0E442",
-    "#000000",
+#: Okabe–Ito colours by name: distinguishable with the common forms of colour blindness.
+#: Notebooks colour by name (``COLORS["vermillion"]``) so that a figure's meaning survives
+#: a change of palette; ``"grey"`` is for context (reference lines, bands, the untreated).
+COLORS: dict[str, str] = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+    "grey": "#999999",
+    "light_grey": "#DDDDDD",
+}
+
+#: The colour cycle of every axes: the Okabe–Ito colours in their usual order.
+PALETTE = tuple(
+    COLORS[name]
+    for name in ("blue", "orange", "green", "vermillion", "purple", "sky", "yellow", "black")
 )
 
 #: Known, harmless warnings of the pinned stack: (category, message regex, module regex).
@@ -176,5 +186,6 @@ def _set_plot_style() -> None:
             "axes.labelsize": 10.5,
             "legend.frameon": False,
             "axes.prop_cycle": cycler(color=PALETTE),
+            "figure.constrained_layout.use": True,
         }
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mlsys_kit.catalog import Notebook, chapter_map, discover
+from mlsys_kit.kit.catalog import Notebook, chapter_map, discover
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "chapter-notebook.ipynb"

@@ -21,6 +21,11 @@ It serves these chapters of *Designing Machine Learning Systems* (Chip Huyen, O'
 - Ch. 11 *The Human Side of ML*: group attributes (country, age group, device) that carry no
   direct fraud signal but correlate with risky features.
 
+Modules: ``config`` holds :class:`Drift` and :class:`MarketplaceConfig` (validated on
+construction); ``marketplace`` draws the data (:func:`simulate`) and holds the
+:class:`Marketplace` with its helpers (``day``, ``window``, ``labels_available_at``,
+``since_start``).
+
 Examples
 --------
 >>> from mlsys_kit.sim import Drift, simulate

@@ -364,6 +364,39 @@ class Marketplace:
         times = frame.select_dtypes(include="datetime").columns
         return frame.assign(**{column: frame[column] - self.start for column in times})
 
+    def day(self, times: Any, *, whole: bool = False) -> Any:
+        """Days since the simulation start of each date-time in ``times``.
+
+        The one way to turn the simulator's timestamps into "day 12.5" for plots, windows
+        and groupings.
+
+        Parameters
+        ----------
+        times : pandas.Series, pandas.DatetimeIndex or datetime-like
+            Date-times of this simulation, e.g. ``market.transactions["timestamp"]``.
+        whole : bool, default False
+            Return whole days (the day a time falls in, counted from 0) instead of
+            fractional days.
+
+        Returns
+        -------
+        Same kind as ``times`` (a Series keeps its index) or a float / int for a scalar.
+
+        Examples
+        --------
+        >>> from mlsys_kit.sim import simulate
+        >>> market = simulate(n_transactions=1_000, n_users=50, days=10, seed=0)
+        >>> float(market.day(market.start + pd.Timedelta(hours=36)))
+        1.5
+        >>> int(market.day(market.start + pd.Timedelta(hours=36), whole=True))
+        1
+        """
+        elapsed = (pd.to_datetime(times) - self.start) / pd.Timedelta(days=1)
+        if not whole:
+            return elapsed
+        floored = np.floor(elapsed)
+        return floored.astype("int64") if hasattr(floored, "astype") else int(floored)
+
     @property
     def feature_info(self) -> pd.DataFrame:
         """Describe every transaction column and when it becomes known.

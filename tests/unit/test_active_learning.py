@@ -1,4 +1,4 @@
-"""Unit tests for mlsys_kit.active_learning: uncertainty, the pool-based loop, budget curves."""
+"""Unit tests for mlsys_kit.training_data.active_learning: uncertainty, the pool-based loop, budget curves."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.semi_supervised import LabelSpreading
 
-from mlsys_kit.active_learning import active_learning_curve, budget_curve, uncertainty
+from mlsys_kit.training_data.active_learning import active_learning_curve, budget_curve, uncertainty
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
-"""Tests of ``mlsys_kit.augmentation``: transforms do what they say, and bad input is named."""
+"""Tests of ``mlsys_kit.training_data.augmentation``: transforms do what they say, and bad input is named."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mlsys_kit.augmentation import (
+from mlsys_kit.training_data.augmentation import (
     LABEL_CHANGING,
     METHODS,
     Mixed,

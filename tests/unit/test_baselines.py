@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.baselines``: rule baselines, footprints and ensemble diversity."""
+"""Tests of ``mlsys_kit.modeling.baselines``: rule baselines, footprints and ensemble diversity."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sklearn.ensemble import BaggingClassifier, RandomForestClassifier, VotingCl
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from mlsys_kit.baselines import (
+from mlsys_kit.modeling.baselines import (
     FOOTPRINT_COLUMNS,
     RuleClassifier,
     ensemble_diversity,

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.behavioral``: perturbation, invariance and directional tests."""
+"""Tests of ``mlsys_kit.modeling.behavioral``: perturbation, invariance and directional tests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from mlsys_kit.behavioral import (
+from mlsys_kit.modeling.behavioral import (
     DETAIL_COLUMNS,
     BehavioralResult,
     behavioral_report,

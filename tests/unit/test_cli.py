@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mlsys_kit import catalog
-from mlsys_kit.cli import main
-from mlsys_kit.runner import strip_volatile_metadata
+from mlsys_kit.kit import catalog
+from mlsys_kit.kit.cli import main
+from mlsys_kit.kit.runner import strip_volatile_metadata
 
 PARAMETERS = 'seed = 0  # random seed\nn = 3  # how many things\nmode = "fast"  # "fast" or "slow"'
 

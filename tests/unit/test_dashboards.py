@@ -1,4 +1,4 @@
-"""Tests of mlsys_kit.dashboards: metrics as known at a time, alert rules, their trade-off."""
+"""Tests of mlsys_kit.monitoring.dashboards: metrics as known at a time, alert rules, their trade-off."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.dashboards import (
+from mlsys_kit.monitoring.dashboards import (
     METRIC_COLUMNS,
     AlertRule,
     alert_tradeoff,

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.dataflow``: the broker, the loopback service, the table hand-off."""
+"""Tests of ``mlsys_kit.data_engineering.dataflow``: the broker, the loopback service, the table hand-off."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from mlsys_kit.dataflow import (
+from mlsys_kit.data_engineering.dataflow import (
     MODES,
     Broker,
     BrokerError,

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.detectors``: streams, the detector protocol, scoring and aggregation."""
+"""Tests of ``mlsys_kit.monitoring.detectors``: streams, the detector protocol, scoring and aggregation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.detectors import (
+from mlsys_kit.monitoring.detectors import (
     CHANGES,
     KINDS,
     RIVER_DETECTORS,

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.evaluation``: learning curves, calibration, confidence, slices."""
+"""Tests of ``mlsys_kit.modeling.evaluation``: learning curves, calibration, confidence, slices."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from mlsys_kit.evaluation import (
+from mlsys_kit.modeling.evaluation import (
     COLUMNS,
     COVERAGE_COLUMNS,
     RELIABILITY_COLUMNS,

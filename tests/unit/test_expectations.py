@@ -1,4 +1,4 @@
-"""Tests of mlsys_kit.expectations: schemas, inference, and validation that never crashes."""
+"""Tests of mlsys_kit.monitoring.expectations: schemas, inference, and validation that never crashes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.expectations import (
+from mlsys_kit.monitoring.expectations import (
     REPORT_COLUMNS,
     Expectation,
     Schema,

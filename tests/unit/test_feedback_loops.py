@@ -1,11 +1,11 @@
-"""Tests of ``mlsys_kit.feedback_loops``: the recommender feedback-loop simulation."""
+"""Tests of ``mlsys_kit.monitoring.feedback_loops``: the recommender feedback-loop simulation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mlsys_kit.feedback_loops import (
+from mlsys_kit.monitoring.feedback_loops import (
     examination_curve,
     fit_position_based_model,
     gini,

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.formats``: one table as CSV, JSON lines or Parquet."""
+"""Tests of ``mlsys_kit.data_engineering.formats``: one table as CSV, JSON lines or Parquet."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from mlsys_kit.formats import (
+from mlsys_kit.data_engineering.formats import (
     FORMATS,
     FormatError,
     check_format,

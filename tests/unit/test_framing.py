@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.framing``: the app-store simulation and top-k evaluation."""
+"""Tests of ``mlsys_kit.design.framing``: the app-store simulation and top-k evaluation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.framing import (
+from mlsys_kit.design.framing import (
     CATEGORIES,
     STYLE_DIMS,
     hit_rate_at_k,

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.imbalance``: focal loss, class weights, prior correction, business cost."""
+"""Tests of ``mlsys_kit.training_data.imbalance``: focal loss, class weights, prior correction, business cost."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from mlsys_kit.imbalance import (
+from mlsys_kit.training_data.imbalance import (
     COST_COLUMNS,
     FocalLogisticRegression,
     best_threshold,

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.importance``: importances, SHAP additivity, feature generalization."""
+"""Tests of ``mlsys_kit.features.importance``: importances, SHAP additivity, feature generalization."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from mlsys_kit.importance import (
+from mlsys_kit.features.importance import (
     IMPORTANCE_COLUMNS,
     REPORT_COLUMNS,
     add_noise_features,

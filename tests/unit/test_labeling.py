@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.labeling``: annotators, aggregation, lineage and natural labels."""
+"""Tests of ``mlsys_kit.training_data.labeling``: annotators, aggregation, lineage and natural labels."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.labeling import (
+from mlsys_kit.training_data.labeling import (
     RECORD_COLUMNS,
     estimate_accuracies,
     label_delays,

@@ -1,4 +1,4 @@
-"""Tests for mlsys_kit.leakage: the leakage checker and the offline-vs-future estimate."""
+"""Tests for mlsys_kit.features.leakage: the leakage checker and the offline-vs-future estimate."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from mlsys_kit.leakage import (
+from mlsys_kit.features.leakage import (
     CHECKS,
     Estimate,
     LeakageReport,

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.objectives``: mixing scores, top-k outcomes, Pareto fronts."""
+"""Tests of ``mlsys_kit.design.objectives``: mixing scores, top-k outcomes, Pareto fronts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.objectives import combine_scores, hypervolume_2d, pareto_front, top_k_outcomes
+from mlsys_kit.design.objectives import combine_scores, hypervolume_2d, pareto_front, top_k_outcomes
 
 # --- combine_scores -------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.sampling``: uniform reservoirs, correct samples and estimates."""
+"""Tests of ``mlsys_kit.training_data.sampling``: uniform reservoirs, correct samples and estimates."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from mlsys_kit.sampling import (
+from mlsys_kit.training_data.sampling import (
     METHODS,
     EmptyStreamError,
     importance_estimate,

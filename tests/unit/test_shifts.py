@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.shifts``: PSI, per-period monitoring and importance weights."""
+"""Tests of ``mlsys_kit.monitoring.shifts``: PSI, per-period monitoring and importance weights."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression
 
-from mlsys_kit.shifts import (
+from mlsys_kit.monitoring.shifts import (
     ImportanceWeights,
     effective_sample_size,
     feature_shift,

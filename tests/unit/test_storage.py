@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.storage``: one keyed table in SQLite and in DuckDB."""
+"""Tests of ``mlsys_kit.data_engineering.storage``: one keyed table in SQLite and in DuckDB."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb")
 
-from mlsys_kit.storage import ENGINES, database_size, load, sql_types  # noqa: E402
+from mlsys_kit.data_engineering.storage import ENGINES, database_size, load, sql_types  # noqa: E402
 
 
 @pytest.fixture

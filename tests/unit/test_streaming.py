@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.streaming``: the stream aggregator agrees with the batch computation."""
+"""Tests of ``mlsys_kit.data_engineering.streaming``: the stream aggregator agrees with the batch computation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.streaming import (
+from mlsys_kit.data_engineering.streaming import (
     CLOSED,
     LateEventError,
     SlidingWindowAggregator,

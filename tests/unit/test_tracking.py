@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.tracking``: a local MLflow store, reproduction, budgets of searches."""
+"""Tests of ``mlsys_kit.modeling.tracking``: a local MLflow store, reproduction, budgets of searches."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
 from sklearn.tree import DecisionTreeClassifier
 
-from mlsys_kit.tracking import (
+from mlsys_kit.modeling.tracking import (
     LocalTracker,
     ReproductionError,
     RunRecord,
@@ -28,7 +28,7 @@ from mlsys_kit.tracking import (
     search_trace,
     snapshot,
 )
-from mlsys_kit.versioning import fingerprint_code, fingerprint_frame
+from mlsys_kit.design.versioning import fingerprint_code, fingerprint_frame
 
 # --- the tracking store -------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ def test_nothing_is_written_outside_the_run_folder_in_a_fresh_process(tmp_path: 
     script = textwrap.dedent(
         f"""
         import pandas as pd
-        from mlsys_kit.tracking import LocalTracker
+        from mlsys_kit.modeling.tracking import LocalTracker
         tracker = LocalTracker({str(run)!r}, experiment="isolated")
         run_id = tracker.log_run(
             "one", params={{"a": 1}}, metrics={{"m": 0.5}}, data_version="d", code_version="c",

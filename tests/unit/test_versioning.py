@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.versioning``: fingerprints of code, data and parameters."""
+"""Tests of ``mlsys_kit.design.versioning``: fingerprints of code, data and parameters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.versioning import fingerprint_code, fingerprint_frame, fingerprint_params
+from mlsys_kit.design.versioning import fingerprint_code, fingerprint_frame, fingerprint_params
 
 HEX = set(string.hexdigits.lower())
 
@@ -65,7 +65,7 @@ def test_code_fingerprint_of_several_objects_depends_on_order() -> None:
 
 def test_code_fingerprint_of_classes_methods_and_modules() -> None:
     assert fingerprint_code(Model) != fingerprint_code(Model.predict)
-    import mlsys_kit.versioning as module
+    import mlsys_kit.design.versioning as module
 
     assert len(fingerprint_code(module)) == 12
 

@@ -1,4 +1,4 @@
-"""Unit tests for mlsys_kit.weak_supervision: labeling functions, summaries, label models."""
+"""Unit tests for mlsys_kit.training_data.weak_supervision: labeling functions, summaries, label models."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.weak_supervision import (
+from mlsys_kit.training_data.weak_supervision import (
     ABSTAIN,
     DawidSkene,
     LabelingFunctionError,

@@ -27,7 +27,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from mlsys_kit.catalog import Notebook
+from mlsys_kit.kit.catalog import Notebook
 from mlsys_kit.claims import Claim, claims_from_outputs
 from mlsys_kit.notebook import RUN_DIR_ENV
 

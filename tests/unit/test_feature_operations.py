@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.features``: missingness by mechanism, hashing collisions, cycles."""
+"""Tests of ``mlsys_kit.features.operations``: missingness by mechanism, hashing collisions, cycles."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.features import (
+from mlsys_kit.features.operations import (
     MECHANISMS,
     collision_rate,
     cyclical_encoder,

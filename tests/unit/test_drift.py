@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.monitoring`` (per-feature drift) and ``mlsys_kit.drift_tests``."""
+"""Tests of ``mlsys_kit.monitoring.drift`` (per-feature drift) and ``mlsys_kit.monitoring.drift_tests``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from scipy import stats
 from scipy.optimize import brentq
 from scipy.spatial.distance import jensenshannon
 
-from mlsys_kit.drift_tests import MAX_MMD_ROWS, domain_classifier_test, mmd_test
-from mlsys_kit.monitoring import (
+from mlsys_kit.monitoring.drift_tests import MAX_MMD_ROWS, domain_classifier_test, mmd_test
+from mlsys_kit.monitoring.drift import (
     COLUMNS,
     CORRECTIONS,
     DEFAULT_THRESHOLDS,

@@ -177,7 +177,7 @@ WindowFeatures(count=1, total=7))
     >>> agg.update("u", 3, 2)
     Traceback (most recent call last):
     ...
-    mlsys_kit.streaming.LateEventError: event of key 'u' at 3 is 9 behind the latest event of \
+    mlsys_kit.data_engineering.streaming.LateEventError: event of key 'u' at 3 is 9 behind the latest event of \
 that key (at 12), more than allowed_lateness=0: raise allowed_lateness to handle it, or pass \
 late_policy='drop' to skip such events
     >>> dropping = SlidingWindowAggregator(10, late_policy="drop")
@@ -451,7 +451,7 @@ def replay(
     >>> replay(SlidingWindowAggregator(10), events, key="k", time="t", value="v", order=[1, 0])
     Traceback (most recent call last):
     ...
-    mlsys_kit.streaming.LateEventError: event of key 'a' at 0 is 5 behind ...
+    mlsys_kit.data_engineering.streaming.LateEventError: event of key 'a' at 0 is 5 behind ...
     """
     if not events.index.is_unique:
         raise ValueError("events must have a unique index: answers are aligned to it")

@@ -7,8 +7,8 @@ AutoML: hyperparameter tuning).
 **Tracking.** :class:`LocalTracker` keeps an MLflow tracking store inside one folder: a SQLite
 database (``mlflow.db``; MLflow's plain-file store is deprecated) and an artifact folder
 (``artifacts/``), with no server. Each run records its parameters, metrics, artifacts, the
-*data version* (a content hash of the data, :func:`mlsys_kit.versioning.fingerprint_frame`) and
-the *code version* (a hash of the training code's source, :func:`mlsys_kit.versioning.
+*data version* (a content hash of the data, :func:`mlsys_kit.design.versioning.fingerprint_frame`) and
+the *code version* (a hash of the training code's source, :func:`mlsys_kit.design.versioning.
 fingerprint_code`). :func:`reproduce` re-runs a recorded run and refuses, with
 :class:`ReproductionError`, when the data or code at hand are not the recorded ones.
 
@@ -63,7 +63,7 @@ from urllib.request import url2pathname
 import numpy as np
 import pandas as pd
 
-from mlsys_kit.versioning import fingerprint_code, fingerprint_frame
+from mlsys_kit.design.versioning import fingerprint_code, fingerprint_frame
 
 __all__ = [
     "LocalTracker",
@@ -235,7 +235,7 @@ class LocalTracker:
             The run's measurements, e.g. ``{"cv_auc": 0.88, "test_auc": 0.87}``.
         data_version, code_version : str
             Fingerprints of the data and of the training code
-            (:mod:`mlsys_kit.versioning`), logged as the tags ``data_version`` and
+            (:mod:`mlsys_kit.design.versioning`), logged as the tags ``data_version`` and
             ``code_version``.
         tags : mapping of str to str, optional
             More tags (e.g. ``{"strategy": "grid"}``).
@@ -372,7 +372,7 @@ def reproduce(
     data : pandas.DataFrame
         The data to train on; its content must be the recorded data version.
     code : sequence of functions or classes, optional
-        The code whose fingerprint (:func:`~mlsys_kit.versioning.fingerprint_code`) is the
+        The code whose fingerprint (:func:`~mlsys_kit.design.versioning.fingerprint_code`) is the
         recorded code version; ``(train,)`` by default. List the helpers ``train`` calls
         if the code version was taken over them too.
 
@@ -399,7 +399,7 @@ def reproduce(
     >>> reproduce(record, train, data.assign(x=[1, 2, 4]))
     Traceback (most recent call last):
     ...
-    mlsys_kit.tracking.ReproductionError: the data differ from the run's: data version ...
+    mlsys_kit.modeling.tracking.ReproductionError: the data differ from the run's: data version ...
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.serving``: latency per request, throughput per batch size."""
+"""Tests of ``mlsys_kit.design.latency``: latency per request, throughput per batch size."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.serving import LatencyStats, measure_latency, measure_throughput
+from mlsys_kit.design.latency import LatencyStats, measure_latency, measure_throughput
 
 X_ARRAY = np.arange(30.0).reshape(10, 3)
 X_FRAME = pd.DataFrame(X_ARRAY, columns=["a", "b", "c"])

@@ -12,7 +12,7 @@ Machine Learning Systems*, 2022):
 * "Model selection" tips: weigh accuracy against latency and memory. :func:`model_footprint`
   measures each fitted model's test accuracy, ROC AUC, pickled size (a stand-in for the
   memory it needs and the artifact you ship) and single-request latency (with
-  :func:`mlsys_kit.serving.measure_latency`).
+  :func:`mlsys_kit.design.latency.measure_latency`).
 * "Ensembles" (bagging, boosting, stacking): a majority vote gains over its members when
   their errors are *uncorrelated*. :func:`member_predictions` reads the members' predictions
   out of a fitted scikit-learn ensemble, :func:`error_correlation` correlates their error
@@ -177,7 +177,7 @@ def model_footprint(
         The held-out rows and labels every model is scored on.
     n_requests : int, default 200
         Single-row ``predict_proba`` calls timed per model by
-        :func:`mlsys_kit.serving.measure_latency` (0 skips the timing, which is noisy and
+        :func:`mlsys_kit.design.latency.measure_latency` (0 skips the timing, which is noisy and
         takes a moment per model).
     seed : int, default 0
         Seeds the choice of the rows sent as requests (the same rows for every model).
@@ -209,7 +209,7 @@ def model_footprint(
     >>> table[["accuracy", "roc_auc"]].round(2).to_dict("index")
     {'zero rule': {'accuracy': 0.77, 'roc_auc': 0.5}, 'tree': {'accuracy': 0.89, 'roc_auc': 0.9}}
     """
-    from mlsys_kit.serving import measure_latency
+    from mlsys_kit.design.latency import measure_latency
 
     if not models:
         raise ValueError("models must name at least one fitted classifier")

@@ -2,7 +2,7 @@
 
 Serves Chapter 8, "Data Distribution Shifts and Monitoring", section "Detecting Data
 Distribution Shifts" (Chip Huyen, *Designing Machine Learning Systems*, 2022). Per-feature
-tests (:func:`mlsys_kit.monitoring.detect_drift`) compare one marginal distribution at a time;
+tests (:func:`mlsys_kit.monitoring.drift.detect_drift`) compare one marginal distribution at a time;
 a change in how features *combine* (a correlation that appears, a cluster that moves while
 every marginal stays put) is invisible to them. Two multivariate tests see it:
 

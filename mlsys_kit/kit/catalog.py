@@ -120,17 +120,21 @@ class Notebook:
 
     @cached_property
     def modules(self) -> list[str]:
-        """The ``mlsys_kit`` modules the notebook's code uses, e.g. ``["datasets", "sim"]``."""
+        """The ``mlsys_kit`` modules the notebook's code uses, e.g. ``["design.latency", "sim"]``.
+
+        Dotted below the package (``"monitoring.drift"``); names imported from the top
+        level count as the module that defines them.
+        """
         from mlsys_kit import _EXPORTS
 
         code = "\n".join(
             _source(cell) for cell in self._nb.get("cells", []) if cell.get("cell_type") == "code"
         )
-        used = set(re.findall(r"\bmlsys_kit\.(\w+)", code))
+        used = set(re.findall(r"\bmlsys_kit\.([\w.]*\w)", code))
         imports = re.findall(r"from mlsys_kit import (?:\(([\w\s,]+)\)|([\w ,]+))", code)
         for names in (grouped or plain for grouped, plain in imports):
             for name in re.split(r"[\s,]+", names.strip()):
-                used.add(_EXPORTS[name].rsplit(".", 1)[1] if name in _EXPORTS else name)
+                used.add(_EXPORTS[name].removeprefix("mlsys_kit.") if name in _EXPORTS else name)
         return sorted(used - {"notebook", "params", "claims"})
 
     def matches(self, ref: str) -> bool:

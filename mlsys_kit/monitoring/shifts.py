@@ -26,7 +26,7 @@ What is hand-written, and why: the classifier, the cross-fitting and the weighte
 scikit-learn's. The odds-to-weights step and the clipping are three lines of arithmetic that no
 maintained library exposes on its own (the libraries that do, such as ``adapt``, wrap them in
 their own estimator classes). PSI is a two-line formula that neither scipy nor scikit-learn
-ships; :mod:`mlsys_kit.monitoring` has a full per-feature drift report with tests and
+ships; :mod:`mlsys_kit.monitoring.drift` has a full per-feature drift report with tests and
 corrections, while this module keeps only the one number per feature and period that the
 "which quantity moves" comparison needs.
 
@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlsys_kit.monitoring import psi as psi_of_counts
+from mlsys_kit.monitoring.drift import psi as psi_of_counts
 
 __all__ = [
     "ImportanceWeights",
@@ -84,7 +84,7 @@ def psi(reference: Any, current: Any, *, bins: int = 10) -> float:
     samples in each bin. Numeric values are binned at the reference's quantiles (``bins`` bins,
     fewer when quantiles coincide); a feature with at most ``bins`` distinct reference values
     (a flag, a category, a small count) is compared value by value, with one extra bin for
-    values the reference never had. The index itself is :func:`mlsys_kit.monitoring.psi` of the
+    values the reference never had. The index itself is :func:`mlsys_kit.monitoring.drift.psi` of the
     bin counts (which smooths empty bins). The usual
     reading: below 0.1 stable, 0.1 to 0.25 investigate, above 0.25 a major shift.
 

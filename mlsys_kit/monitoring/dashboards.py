@@ -22,7 +22,7 @@ Two facts shape a production dashboard, and this module computes both honestly:
 pandas does the aggregation; the alert logic is a few lines written out here because it is the
 lesson: Prometheus alerting rules or Evidently's test suites express the same thresholds as
 configuration, and measuring what a threshold costs in false alarms is left to their users.
-:mod:`mlsys_kit.detectors` scores streaming drift detectors the same way, value by value.
+:mod:`mlsys_kit.monitoring.detectors` scores streaming drift detectors the same way, value by value.
 
 Examples
 --------

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from mlsys_kit import __version__
-from mlsys_kit.catalog import (
+from mlsys_kit.kit.catalog import (
     CHAPTERS,
     Notebook,
     NotebookNotFound,
@@ -162,7 +162,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from mlsys_kit.runner import run
+    from mlsys_kit.kit.runner import run
 
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1; got {args.jobs}")
@@ -182,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _prepare_out_dir(out: Path | None) -> Path:
-    from mlsys_kit.runner import new_run_dir
+    from mlsys_kit.kit.runner import new_run_dir
 
     if out is None:
         return new_run_dir()
@@ -222,7 +222,7 @@ def _report(results: list[Any], out_dir: Path) -> None:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from mlsys_kit.runner import refresh
+    from mlsys_kit.kit.runner import refresh
 
     targets = _refresh_targets(args.notebooks, args.all)
     failures = 0

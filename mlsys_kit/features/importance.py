@@ -17,7 +17,7 @@ practitioners use:
   one contribution per feature, which add up to the prediction (:func:`additivity_gap` checks).
 
 :func:`compare_importances` puts the three side by side. ``shap`` is imported only inside
-:func:`tree_shap`, so ``import mlsys_kit.importance`` stays fast.
+:func:`tree_shap`, so ``import mlsys_kit.features.importance`` stays fast.
 
 :func:`generalization_report` is written here by hand, in a few lines of pandas and SciPy, because
 it is the lesson itself: for each feature, its **coverage** (share of rows with a value) in the

@@ -34,7 +34,7 @@ out is the lesson: with independent annotators whose accuracies ``a`` are known,
 that maximises the chance of the right label weighs each one by ``log((K - 1) a / (1 - a))``
 for ``K`` classes (Nitzan & Paroush, 1982), so one expert can outvote several guessers.
 This module works on label *records* (who labelled what, when), the way a labelling tool
-exports them; :mod:`mlsys_kit.weak_supervision` works on the label matrix of labeling
+exports them; :mod:`mlsys_kit.training_data.weak_supervision` works on the label matrix of labeling
 functions and learns their accuracies without any ground truth (Dawid–Skene).
 
 Examples

@@ -1,0 +1,12 @@
+"""Chapter 3, "Data Engineering Fundamentals".
+
+Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
+
+==============  ======================================================================
+``formats``     "Data Formats": CSV, JSON lines and Parquet; row- and column-major
+``storage``     "Data Storage Engines and Processing": SQLite (OLTP) against DuckDB
+                (OLAP); ETL against ELT
+``dataflow``    "Modes of Dataflow": through a database, a service, a broker
+``streaming``   "Batch Processing Versus Stream Processing": one feature, two pipelines
+==============  ======================================================================
+"""

@@ -1,0 +1,14 @@
+"""Chapter 6, "Model Development and Offline Evaluation".
+
+Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
+
+==============  ======================================================================
+``baselines``   "Model Development and Training" and "Ensembles": baselines, model
+                footprints, ensemble diversity
+``tracking``    "Experiment Tracking and Versioning" and "AutoML": MLflow, searches at
+                an equal budget
+``evaluation``  "Model Offline Evaluation": learning curves (also Ch. 2, "Mind Versus
+                Data"), calibration, confidence, slices
+``behavioral``  "Model Offline Evaluation": perturbation, invariance and directional tests
+==============  ======================================================================
+"""
