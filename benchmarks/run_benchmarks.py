@@ -110,7 +110,8 @@ def bench_detect_drift() -> Row:
 
 def bench_reservoir() -> list[Row]:
     code = (
-        "import time\nfrom mlsys_kit.training_data.sampling import reservoir_sample, reservoir_sample_per_item\n"
+        "import time\n"
+        "from mlsys_kit.training_data.sampling import reservoir_sample, reservoir_sample_per_item\n"
         f"n = {RESERVOIR_ITEMS}\n"
         "for sampler in (reservoir_sample, reservoir_sample_per_item):\n"
         "    best = float('inf')\n"

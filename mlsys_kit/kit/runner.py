@@ -27,8 +27,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from mlsys_kit.kit.catalog import Notebook
 from mlsys_kit.claims import Claim, claims_from_outputs
+from mlsys_kit.kit.catalog import Notebook
 from mlsys_kit.notebook import RUN_DIR_ENV
 
 __all__ = ["RunResult", "run", "run_one", "refresh", "strip_volatile_metadata", "new_run_dir"]

@@ -7,7 +7,8 @@ AutoML: hyperparameter tuning).
 **Tracking.** :class:`LocalTracker` keeps an MLflow tracking store inside one folder: a SQLite
 database (``mlflow.db``; MLflow's plain-file store is deprecated) and an artifact folder
 (``artifacts/``), with no server. Each run records its parameters, metrics, artifacts, the
-*data version* (a content hash of the data, :func:`mlsys_kit.design.versioning.fingerprint_frame`) and
+*data version* (a content hash of the data,
+:func:`mlsys_kit.design.versioning.fingerprint_frame`) and
 the *code version* (a hash of the training code's source, :func:`mlsys_kit.design.versioning.
 fingerprint_code`). :func:`reproduce` re-runs a recorded run and refuses, with
 :class:`ReproductionError`, when the data or code at hand are not the recorded ones.

@@ -84,7 +84,8 @@ def psi(reference: Any, current: Any, *, bins: int = 10) -> float:
     samples in each bin. Numeric values are binned at the reference's quantiles (``bins`` bins,
     fewer when quantiles coincide); a feature with at most ``bins`` distinct reference values
     (a flag, a category, a small count) is compared value by value, with one extra bin for
-    values the reference never had. The index itself is :func:`mlsys_kit.monitoring.drift.psi` of the
+    values the reference never had. The index itself is
+    :func:`mlsys_kit.monitoring.drift.psi` of the
     bin counts (which smooths empty bins). The usual
     reading: below 0.1 stable, 0.1 to 0.25 investigate, above 0.25 a major shift.
 

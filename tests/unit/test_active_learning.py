@@ -1,4 +1,4 @@
-"""Unit tests for mlsys_kit.training_data.active_learning: uncertainty, the pool-based loop, budget curves."""
+"""Unit tests for training_data.active_learning: uncertainty, the pool-based loop, budget curves."""
 
 from __future__ import annotations
 

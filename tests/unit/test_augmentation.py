@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.training_data.augmentation``: transforms do what they say, and bad input is named."""
+"""Tests of ``training_data.augmentation``: transforms do what they say, and bad input is named."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.modeling.baselines``: rule baselines, footprints and ensemble diversity."""
+"""Tests of ``modeling.baselines``: rule baselines, footprints and ensemble diversity."""
 
 from __future__ import annotations
 

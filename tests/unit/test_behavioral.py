@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.modeling.behavioral``: perturbation, invariance and directional tests."""
+"""Tests of ``modeling.behavioral``: perturbation, invariance and directional tests."""
 
 from __future__ import annotations
 

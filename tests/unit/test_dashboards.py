@@ -1,4 +1,4 @@
-"""Tests of mlsys_kit.monitoring.dashboards: metrics as known at a time, alert rules, their trade-off."""
+"""Tests of monitoring.dashboards: metrics as known at a time, alert rules, their trade-off."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.data_engineering.dataflow``: the broker, the loopback service, the table hand-off."""
+"""Tests of ``data_engineering.dataflow``: the broker, the loopback service, the table hand-off."""
 
 from __future__ import annotations
 

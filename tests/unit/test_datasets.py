@@ -1,4 +1,4 @@
-"""Tests of the shipped datasets and of ``mlsys_kit.datasets``."""
+"""Tests of the shipped datasets and of ``datasets``."""
 
 from __future__ import annotations
 

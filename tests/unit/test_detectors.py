@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.monitoring.detectors``: streams, the detector protocol, scoring and aggregation."""
+"""Tests of ``monitoring.detectors``: streams, the detector protocol, scoring and aggregation."""
 
 from __future__ import annotations
 

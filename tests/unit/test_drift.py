@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.monitoring.drift`` (per-feature drift) and ``mlsys_kit.monitoring.drift_tests``."""
+"""Tests of ``monitoring.drift`` (per-feature drift) and ``mlsys_kit.monitoring.drift_tests``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from scipy import stats
 from scipy.optimize import brentq
 from scipy.spatial.distance import jensenshannon
 
-from mlsys_kit.monitoring.drift_tests import MAX_MMD_ROWS, domain_classifier_test, mmd_test
 from mlsys_kit.monitoring.drift import (
     COLUMNS,
     CORRECTIONS,
@@ -22,6 +21,7 @@ from mlsys_kit.monitoring.drift import (
     detect_drift,
     psi,
 )
+from mlsys_kit.monitoring.drift_tests import MAX_MMD_ROWS, domain_classifier_test, mmd_test
 
 
 @pytest.fixture

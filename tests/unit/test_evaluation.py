@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.modeling.evaluation``: learning curves, calibration, confidence, slices."""
+"""Tests of ``modeling.evaluation``: learning curves, calibration, confidence, slices."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of mlsys_kit.monitoring.expectations: schemas, inference, and validation that never crashes."""
+"""Tests of monitoring.expectations: schemas, inference, and validation that never crashes."""
 
 from __future__ import annotations
 

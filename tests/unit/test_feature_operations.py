@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.features.operations``: missingness by mechanism, hashing collisions, cycles."""
+"""Tests of ``features.operations``: missingness by mechanism, hashing collisions, cycles."""
 
 from __future__ import annotations
 

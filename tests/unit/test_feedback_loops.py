@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.monitoring.feedback_loops``: the recommender feedback-loop simulation."""
+"""Tests of ``monitoring.feedback_loops``: the recommender feedback-loop simulation."""
 
 from __future__ import annotations
 

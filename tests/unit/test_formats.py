@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.data_engineering.formats``: one table as CSV, JSON lines or Parquet."""
+"""Tests of ``data_engineering.formats``: one table as CSV, JSON lines or Parquet."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.design.framing``: the app-store simulation and top-k evaluation."""
+"""Tests of ``design.framing``: the app-store simulation and top-k evaluation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.features.importance``: importances, SHAP additivity, feature generalization."""
+"""Tests of ``features.importance``: importances, SHAP additivity, feature generalization."""
 
 from __future__ import annotations
 

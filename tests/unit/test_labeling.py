@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.training_data.labeling``: annotators, aggregation, lineage and natural labels."""
+"""Tests of ``training_data.labeling``: annotators, aggregation, lineage and natural labels."""
 
 from __future__ import annotations
 

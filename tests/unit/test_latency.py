@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.design.latency``: latency per request, throughput per batch size."""
+"""Tests of ``design.latency``: latency per request, throughput per batch size."""
 
 from __future__ import annotations
 

@@ -134,7 +134,7 @@ def _public_callables():
     ids=lambda x: x if isinstance(x, str) else "",
 )
 def test_random_functions_take_a_reproducible_seed(qualname, function):
-    """Randomness comes in as ``seed`` (or ``random_state`` straight to scikit-learn), never None."""
+    """Randomness comes in as ``seed`` (or ``random_state`` for scikit-learn), never None."""
     try:
         parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):

@@ -1,4 +1,4 @@
-"""Tests for mlsys_kit.features.leakage: the leakage checker and the offline-vs-future estimate."""
+"""Tests for features.leakage: the leakage checker and the offline-vs-future estimate."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for mlsys_kit.notebook: the output folder a notebook writes to."""
+"""Tests for notebook: the output folder a notebook writes to."""
 
 import subprocess
 import sys

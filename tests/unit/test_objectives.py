@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.design.objectives``: mixing scores, top-k outcomes, Pareto fronts."""
+"""Tests of ``design.objectives``: mixing scores, top-k outcomes, Pareto fronts."""
 
 from __future__ import annotations
 

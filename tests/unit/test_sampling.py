@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.training_data.sampling``: uniform reservoirs, correct samples and estimates."""
+"""Tests of ``training_data.sampling``: uniform reservoirs, correct samples and estimates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.monitoring.shifts``: PSI, per-period monitoring and importance weights."""
+"""Tests of ``monitoring.shifts``: PSI, per-period monitoring and importance weights."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for the marketplace simulator (``mlsys_kit.sim``)."""
+"""Tests for the marketplace simulator (``sim``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.data_engineering.storage``: one keyed table in SQLite and in DuckDB."""
+"""Tests of ``data_engineering.storage``: one keyed table in SQLite and in DuckDB."""
 
 from __future__ import annotations
 

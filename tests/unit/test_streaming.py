@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.data_engineering.streaming``: the stream aggregator agrees with the batch computation."""
+"""Tests of ``data_engineering.streaming``: the stream aggregator agrees with the batch computation."""
 
 from __future__ import annotations
 

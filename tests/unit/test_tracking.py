@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.modeling.tracking``: a local MLflow store, reproduction, budgets of searches."""
+"""Tests of ``modeling.tracking``: a local MLflow store, reproduction, budgets of searches."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.model_selection import GridSearchCV, HalvingRandomSearchCV, RandomizedSearchCV
 from sklearn.tree import DecisionTreeClassifier
 
+from mlsys_kit.design.versioning import fingerprint_code, fingerprint_frame
 from mlsys_kit.modeling.tracking import (
     LocalTracker,
     ReproductionError,
@@ -28,7 +29,6 @@ from mlsys_kit.modeling.tracking import (
     search_trace,
     snapshot,
 )
-from mlsys_kit.design.versioning import fingerprint_code, fingerprint_frame
 
 # --- the tracking store -------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Tests of ``mlsys_kit.design.versioning``: fingerprints of code, data and parameters."""
+"""Tests of ``design.versioning``: fingerprints of code, data and parameters."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Unit tests for mlsys_kit.training_data.weak_supervision: labeling functions, summaries, label models."""
+"""Unit tests for training_data.weak_supervision: labeling functions, summaries, label models."""
 
 from __future__ import annotations
 
