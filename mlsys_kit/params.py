@@ -331,7 +331,8 @@ def check_array(
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise _refuse(f"{name} cannot be read as an array of {dtype or 'numbers'}: {exc}", owner) from None
+        wanted = dtype or "numbers"
+        raise _refuse(f"{name} cannot be read as an array of {wanted}: {exc}", owner) from None
     if ndim is not None and array.ndim != ndim:
         raise _refuse(f"{name} must have {ndim} dimension(s); got shape {array.shape}", owner)
     length = array.shape[0] if array.ndim else 0

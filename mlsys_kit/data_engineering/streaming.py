@@ -178,8 +178,8 @@ WindowFeatures(count=1, total=7))
     Traceback (most recent call last):
     ...
     mlsys_kit.data_engineering.streaming.LateEventError: event of key 'u' at 3 is 9 behind the \
-latest event of that key (at 12), more than allowed_lateness=0: raise allowed_lateness to handle it, or pass \
-late_policy='drop' to skip such events
+latest event of that key (at 12), more than allowed_lateness=0: raise allowed_lateness to handle \
+it, or pass late_policy='drop' to skip such events
     >>> dropping = SlidingWindowAggregator(10, late_policy="drop")
     >>> [dropping.update("u", t, 1) for t in (0, 12, 3)], dropping.n_dropped
     ([WindowFeatures(count=0, total=0), WindowFeatures(count=0, total=0), None], 1)

@@ -1,4 +1,4 @@
-"""Tests of ``training_data.imbalance``: focal loss, class weights, prior correction, business cost."""
+"""Tests of ``training_data.imbalance``: focal loss, class weights, prior correction, costs."""
 
 from __future__ import annotations
 

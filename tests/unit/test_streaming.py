@@ -1,4 +1,4 @@
-"""Tests of ``data_engineering.streaming``: the stream aggregator agrees with the batch computation."""
+"""Tests of ``data_engineering.streaming``: stream and batch features agree."""
 
 from __future__ import annotations
 
