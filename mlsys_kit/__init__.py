@@ -46,6 +46,12 @@ _EXPORTS = {
     "check_choice": "mlsys_kit.params",
     "check_bool": "mlsys_kit.params",
     "ParameterError": "mlsys_kit.params",
+    "Int": "mlsys_kit.params",
+    "Float": "mlsys_kit.params",
+    "Choice": "mlsys_kit.params",
+    "Bool": "mlsys_kit.params",
+    "check_parameters": "mlsys_kit.params",
+    "COLORS": "mlsys_kit.notebook",
     "best_of": "mlsys_kit.timing",
     "format_measured": "mlsys_kit.timing",
 }
@@ -54,13 +60,18 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mlsys_kit.claims import ClaimFailed, claim  # noqa: F401
-    from mlsys_kit.notebook import output_dir, setup_notebook  # noqa: F401
+    from mlsys_kit.notebook import COLORS, output_dir, setup_notebook  # noqa: F401
     from mlsys_kit.params import (  # noqa: F401
+        Bool,
+        Choice,
+        Float,
+        Int,
         ParameterError,
         check_bool,
         check_choice,
         check_float,
         check_int,
+        check_parameters,
     )
     from mlsys_kit.timing import best_of, format_measured  # noqa: F401
 
