@@ -1,21 +1,20 @@
 """Configuration of the marketplace simulator: :class:`Drift` and :class:`MarketplaceConfig`.
 
-Both are frozen dataclasses that validate themselves on construction, so a bad value fails
-loudly -- :class:`~mlsys_kit.params.ParameterError`, a ``ValueError``, naming the field, the
-value and what is allowed -- before any data is drawn.
+Both are frozen dataclasses that validate themselves on construction with
+:mod:`mlsys_kit.params`, so a bad value fails loudly -- :class:`~mlsys_kit.params.ParameterError`
+(a ``ValueError`` and a ``TypeError``), naming the class, the field, the value and what is
+allowed -- before any data is drawn.
 See :mod:`mlsys_kit.sim` for how the simulator uses them.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
-from numbers import Integral, Real
 from typing import Any, Literal, get_args
 
 import pandas as pd
 
-from mlsys_kit.params import ParameterError
+from mlsys_kit.params import ParameterError, check_choice, check_float, check_int, check_type
 
 __all__ = ["DRIFT_KINDS", "Drift", "DriftKind", "MarketplaceConfig"]
 
@@ -25,20 +24,6 @@ DRIFT_KINDS: tuple[str, ...] = get_args(DriftKind)
 
 #: Highest fraud rate the simulator accepts, before or after a label drift.
 MAX_FRAUD_RATE = 0.5
-
-
-def _check_int(owner: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ParameterError(f"{owner}.{name} must be an int >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ParameterError(f"{owner}.{name} must be an int >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def _check_real(owner: str, name: str, value: Any, allowed: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ParameterError(f"{owner}.{name} must be a finite number {allowed}; got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -80,7 +65,7 @@ class Drift:
     >>> Drift("seasonal", 10)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mlsys_kit.params.ParameterError: Drift.kind must be one of 'covariate', ...; got 'seasonal'
+    mlsys_kit.params.ParameterError: Drift: kind='seasonal' is not allowed: choose one of ...
     """
 
     kind: DriftKind
@@ -88,18 +73,14 @@ class Drift:
     magnitude: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.kind not in DRIFT_KINDS:
-            allowed = ", ".join(repr(k) for k in DRIFT_KINDS)
-            raise ParameterError(f"Drift.kind must be one of {allowed}; got {self.kind!r}")
-        start = _check_real("Drift", "start_day", self.start_day, ">= 0 (days since start)")
-        if start < 0:
-            raise ParameterError(f"Drift.start_day must be >= 0 (days since start); got {start!r}")
-        magnitude = _check_real("Drift", "magnitude", self.magnitude, "")
-        if self.kind == "label" and magnitude <= -1:
-            raise ParameterError(
-                f"Drift.magnitude must be > -1 for a 'label' drift (the fraud rate becomes "
-                f"fraud_rate * (1 + magnitude)); got {magnitude!r}"
-            )
+        owner = "Drift"
+        check_choice("kind", self.kind, DRIFT_KINDS, owner=owner)
+        start = check_float("start_day", self.start_day, min=0, owner=owner)
+        if self.kind == "label":
+            # The fraud rate becomes fraud_rate * (1 + magnitude): it must stay positive.
+            magnitude = check_float("magnitude", self.magnitude, min=-1, open_min=True, owner=owner)
+        else:
+            magnitude = check_float("magnitude", self.magnitude, owner=owner)
         object.__setattr__(self, "start_day", start)
         object.__setattr__(self, "magnitude", magnitude)
 
@@ -152,7 +133,7 @@ class MarketplaceConfig:
     >>> MarketplaceConfig(fraud_rate=0.7)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    mlsys_kit.params.ParameterError: MarketplaceConfig.fraud_rate must be ... in (0, 0.5); got 0.7
+    mlsys_kit.params.ParameterError: MarketplaceConfig: fraud_rate=0.7 is out of range: ...
     """
 
     n_users: int = 5_000
@@ -169,61 +150,63 @@ class MarketplaceConfig:
     def __post_init__(self) -> None:
         owner = "MarketplaceConfig"
         set_ = object.__setattr__
-        set_(self, "n_users", _check_int(owner, "n_users", self.n_users, 1))
-        set_(self, "n_transactions", _check_int(owner, "n_transactions", self.n_transactions, 1))
-        set_(self, "days", _check_int(owner, "days", self.days, 1))
-        set_(self, "seed", _check_int(owner, "seed", self.seed, 0))
-        set_(self, "start", _check_start(self.start))
-
-        rate = _check_real(owner, "fraud_rate", self.fraud_rate, "in (0, 0.5)")
-        if not 0 < rate < MAX_FRAUD_RATE:
-            raise ParameterError(
-                f"{owner}.fraud_rate must be a finite number in (0, 0.5); got {rate!r}"
-            )
-        set_(self, "fraud_rate", rate)
-
-        window = _check_real(owner, "chargeback_window_days", self.chargeback_window_days, "> 0")
-        if window <= 0:
-            raise ParameterError(f"{owner}.chargeback_window_days must be > 0; got {window!r}")
-        set_(self, "chargeback_window_days", window)
-        delay = _check_real(
-            owner, "label_delay_days", self.label_delay_days, f"in (0, {window:g}) days"
+        set_(self, "n_users", check_int("n_users", self.n_users, min=1, owner=owner))
+        set_(
+            self,
+            "n_transactions",
+            check_int("n_transactions", self.n_transactions, min=1, owner=owner),
         )
-        if not 0 < delay < window:
+        set_(self, "days", check_int("days", self.days, min=1, owner=owner))
+        set_(self, "seed", check_int("seed", self.seed, min=0, owner=owner))
+        set_(self, "start", _normalised_start(self.start))
+        rate = check_float(
+            "fraud_rate",
+            self.fraud_rate,
+            min=0,
+            max=MAX_FRAUD_RATE,
+            open_min=True,
+            open_max=True,
+            owner=owner,
+        )
+        set_(self, "fraud_rate", rate)
+        window = check_float(
+            "chargeback_window_days",
+            self.chargeback_window_days,
+            min=0,
+            open_min=True,
+            owner=owner,
+        )
+        set_(self, "chargeback_window_days", window)
+        delay = check_float(
+            "label_delay_days", self.label_delay_days, min=0, open_min=True, owner=owner
+        )
+        if delay >= window:  # bounded by another field: a check of its own
             raise ParameterError(
-                f"{owner}.label_delay_days must be in (0, chargeback_window_days={window:g}); "
-                f"got {delay!r}"
+                f"{owner}: label_delay_days={delay!r} is out of range: allowed "
+                f"0 < label_delay_days < chargeback_window_days={window:g} (the mean delay "
+                "of a chargeback that must arrive within the window)"
             )
         set_(self, "label_delay_days", delay)
-
-        dup = _check_real(owner, "duplicate_rate", self.duplicate_rate, "in [0, 1]")
-        if not 0 <= dup <= 1:
-            raise ParameterError(f"{owner}.duplicate_rate must be in [0, 1]; got {dup!r}")
+        dup = check_float("duplicate_rate", self.duplicate_rate, min=0, max=1, owner=owner)
         set_(self, "duplicate_rate", dup)
+        set_(self, "drifts", self._drifts_in_force(self.drifts, rate))
 
-        set_(self, "drifts", self._check_drifts(self.drifts, rate))
-
-    def _check_drifts(self, drifts: Any, rate: float) -> tuple[Drift, ...]:
+    def _drifts_in_force(self, drifts: Any, rate: float) -> tuple[Drift, ...]:
+        owner = "MarketplaceConfig"
         if isinstance(drifts, Drift):
             drifts = (drifts,)
-        if isinstance(drifts, str | bytes) or not hasattr(drifts, "__iter__"):
-            raise ParameterError(
-                f"MarketplaceConfig.drifts must be a tuple or list of Drift; got {drifts!r}"
-            )
+        check_type("drifts", drifts, (tuple, list), owner=owner)
         drifts = tuple(drifts)
         for d in drifts:
-            if not isinstance(d, Drift):
-                raise ParameterError(
-                    f"MarketplaceConfig.drifts must contain only Drift objects; got {d!r}"
-                )
+            check_type("every item of drifts", d, Drift, owner=owner)
             if d.start_day >= self.days:
                 raise ParameterError(
-                    f"MarketplaceConfig.drifts: start_day must be < days={self.days} "
+                    f"{owner}: drifts: start_day must be < days={self.days} "
                     f"(a later drift would never apply); got {d!r}"
                 )
             if d.kind == "label" and not rate * (1 + d.magnitude) < MAX_FRAUD_RATE:
                 raise ParameterError(
-                    f"MarketplaceConfig.drifts: a label drift must keep "
+                    f"{owner}: drifts: a label drift must keep "
                     f"fraud_rate * (1 + magnitude) < {MAX_FRAUD_RATE}; got {d!r}, which gives "
                     f"{rate * (1 + d.magnitude):g}"
                 )
@@ -235,16 +218,17 @@ class MarketplaceConfig:
         return tuple(f.name for f in fields(cls))
 
 
-def _check_start(value: Any) -> str:
+def _normalised_start(value: Any) -> str:
+    """``value`` as ``"YYYY-MM-DD"`` if it is a timezone-naive midnight, else ParameterError."""
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
         raise ParameterError(
-            f"MarketplaceConfig.start must be a date such as '2024-01-01'; got {value!r}"
+            f"MarketplaceConfig: start must be a date such as '2024-01-01'; got {value!r}"
         ) from exc
     if ts is pd.NaT or ts.tz is not None or ts != ts.normalize():
         raise ParameterError(
-            f"MarketplaceConfig.start must be a timezone-naive date at midnight such as "
+            f"MarketplaceConfig: start must be a timezone-naive date at midnight such as "
             f"'2024-01-01'; got {value!r}"
         )
     return ts.strftime("%Y-%m-%d")

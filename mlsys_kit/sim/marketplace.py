@@ -16,7 +16,8 @@ Generative story (in this order):
    on age group and payment method), new device (more likely on young accounts and phones),
    number of items, hour.
 5. **Label**: ``is_fraud ~ Bernoulli(sigmoid(w . f(x) + b))`` with the coefficients below and an
-   intercept ``b`` solved numerically so the fraud rate is ``fraud_rate``.
+   intercept ``b`` solved numerically (:func:`scipy.optimize.brentq`) so the fraud rate is
+   ``fraud_rate``.
 6. **After the event**: chargeback delay, customer-support contacts, ingestion time, duplicates.
 
 Drift (see :class:`~mlsys_kit.sim.config.Drift`) acts on steps 2, 4 and 5 for events at or after
@@ -44,8 +45,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 from scipy.special import expit, logit, ndtr, ndtri
 
+from mlsys_kit.params import ParameterError, check_bool, check_float, check_type
 from mlsys_kit.sim.config import DRIFT_KINDS, Drift, MarketplaceConfig
 
 __all__ = [
@@ -121,6 +124,7 @@ _INGEST_DELAY_MEAN_S = 30.0  # original delivery: 1 s + Exponential(30 s)
 _DUPLICATE_DELAY_MEAN_S = 6 * 3600.0  # re-delivery: 60 s + Exponential(6 h) after the original
 _MIN_POOL = 20_000  # smallest candidate pool per label-drift regime
 _MAX_INTERCEPT_ROWS = 250_000  # rows used to solve an intercept (a strided subsample beyond)
+_RTOL = 4 * np.finfo(float).eps  # brentq's tightest relative tolerance: solve to float precision
 
 #: Names of the model inputs f(x) of the fraud mechanism, computed by :func:`risk_features`.
 RISK_FEATURES: tuple[str, ...] = (
@@ -359,8 +363,7 @@ class Marketplace:
         >>> market.since_start(market.transactions.head(1))["timestamp"].dtype.kind
         'm'
         """
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
+        check_type("frame", frame, pd.DataFrame, owner="since_start")
         times = frame.select_dtypes(include="datetime").columns
         return frame.assign(**{column: frame[column] - self.start for column in times})
 
@@ -391,6 +394,7 @@ class Marketplace:
         >>> int(market.day(market.start + pd.Timedelta(hours=36), whole=True))
         1
         """
+        whole = check_bool("whole", whole, owner="day")
         elapsed = (pd.to_datetime(times) - self.start) / pd.Timedelta(days=1)
         if not whole:
             return elapsed
@@ -440,8 +444,10 @@ class Marketplace:
         >>> bool(week["timestamp"].min() >= mkt.start + pd.Timedelta(days=7))
         True
         """
-        lo = self.start + pd.Timedelta(days=float(start_day))
-        hi = self.start + pd.Timedelta(days=float(end_day))
+        start_day = check_float("start_day", start_day, owner="window")
+        end_day = check_float("end_day", end_day, owner="window")
+        lo = self.start + pd.Timedelta(days=start_day)
+        hi = self.start + pd.Timedelta(days=end_day)
         ts = self.transactions["timestamp"]
         return self.transactions[(ts >= lo) & (ts < hi)]
 
@@ -508,9 +514,8 @@ def simulate(config: MarketplaceConfig | None = None, **overrides: Any) -> Marke
     Raises
     ------
     mlsys_kit.params.ParameterError
-        A ``ValueError``: the resulting config is invalid (see :class:`MarketplaceConfig`).
-    TypeError
-        If an override is not a config field.
+        The resulting config is invalid (see :class:`MarketplaceConfig`), or an override is
+        not a config field.
 
     Notes
     -----
@@ -527,8 +532,8 @@ def simulate(config: MarketplaceConfig | None = None, **overrides: Any) -> Marke
     base = MarketplaceConfig() if config is None else config
     unknown = sorted(set(overrides) - set(MarketplaceConfig.field_names()))
     if unknown:
-        raise TypeError(
-            f"simulate() got unknown config field(s) {unknown}; "
+        raise ParameterError(
+            f"simulate: unknown config field(s) {unknown}; "
             f"valid fields: {', '.join(MarketplaceConfig.field_names())}"
         )
     cfg = replace(base, **overrides) if overrides else base
@@ -578,25 +583,16 @@ def _sorted_uniforms(rng: np.random.Generator, n: int, lo: float, hi: float) -> 
 
 
 def _solve_intercept(score: np.ndarray, target: float) -> float:
-    """The ``b`` with ``mean(sigmoid(score + b)) == target`` (safeguarded Newton)."""
+    """The ``b`` with ``mean(sigmoid(score + b)) == target``, by :func:`scipy.optimize.brentq`.
+
+    ``mean(sigmoid(score + b))`` increases with ``b``; the root lies between
+    ``logit(target) - max(score)`` and ``logit(target) - min(score)`` (widened by one).
+    """
     lt = math.log(target / (1 - target))
     lo, hi = lt - float(score.max()) - 1.0, lt - float(score.min()) + 1.0
-    b = min(max(lt - float(score.mean()), lo), hi)
-    for _ in range(100):
-        p = expit(score + b)
-        f = float(p.mean()) - target
-        if f > 0:
-            hi = b
-        else:
-            lo = b
-        slope = float((p * (1 - p)).mean())
-        new = b - f / slope if slope > 0 else 0.5 * (lo + hi)
-        if not lo <= new <= hi:
-            new = 0.5 * (lo + hi)
-        if abs(new - b) < 1e-10 or f == 0:
-            return new
-        b = new
-    return b
+    return float(
+        brentq(lambda b: float(expit(score + b).mean()) - target, lo, hi, xtol=1e-14, rtol=_RTOL)
+    )
 
 
 def _guide_table(cum: np.ndarray) -> np.ndarray:
@@ -623,21 +619,20 @@ def _search_right(cum: np.ndarray, guide: np.ndarray, x: np.ndarray) -> np.ndarr
 
 
 def _truncated_lognormal_mu(mean: float, upper: float, sigma: float) -> float:
-    """``mu`` such that a lognormal(mu, sigma) truncated to (0, upper] has the given mean."""
+    """``mu`` such that a lognormal(mu, sigma) truncated to (0, upper] has the given mean.
+
+    The truncated mean ``exp(mu + sigma**2 / 2) * Phi(a - sigma) / Phi(a)`` with
+    ``a = (ln(upper) - mu) / sigma`` increases with ``mu`` (from 0 to ``upper``), so
+    :func:`scipy.optimize.brentq` finds the one root in a wide bracket.
+    """
     log_upper = math.log(upper)
 
-    def trunc_mean(mu: float) -> float:
+    def excess(mu: float) -> float:
         a = (log_upper - mu) / sigma
-        return math.exp(mu + sigma**2 / 2) * float(ndtr(a - sigma)) / float(ndtr(a))
+        return math.exp(mu + sigma**2 / 2) * float(ndtr(a - sigma)) / float(ndtr(a)) - mean
 
     lo, hi = math.log(mean) - 10 * sigma - 10, log_upper + 10 * sigma + 10
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if trunc_mean(mid) < mean:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+    return float(brentq(excess, lo, hi, xtol=1e-14, rtol=_RTOL))
 
 
 @dataclass

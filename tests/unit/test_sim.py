@@ -14,6 +14,7 @@ from scipy.stats import ks_2samp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from mlsys_kit.params import ParameterError
 from mlsys_kit.sim import (
     BASELINE_COEFFICIENTS,
     CONCEPT_COEFFICIENTS,
@@ -153,7 +154,7 @@ def test_overrides_and_config() -> None:
     assert isinstance(mkt.config.drifts, tuple)
     assert len(mkt.transactions) == 1_000
     assert "1,000" in repr(mkt)
-    with pytest.raises(TypeError, match="n_transaction"):
+    with pytest.raises(ParameterError, match="simulate: unknown config field.*n_transaction"):
         simulate(n_transaction=5)
 
 
@@ -374,9 +375,9 @@ def test_concept_drift_changes_y_given_x_only() -> None:
     ],
 )
 def test_invalid_config_names_the_field(kwargs: dict, field: str) -> None:
-    with pytest.raises(ValueError, match=rf"MarketplaceConfig\.{field}"):
+    with pytest.raises(ParameterError, match=rf"^MarketplaceConfig: .*\b{field}\b"):
         MarketplaceConfig(**kwargs)
-    with pytest.raises(ValueError, match=rf"MarketplaceConfig\.{field}"):
+    with pytest.raises(ParameterError, match=rf"^MarketplaceConfig: .*\b{field}\b"):
         simulate(**kwargs)
 
 
@@ -391,8 +392,41 @@ def test_invalid_config_names_the_field(kwargs: dict, field: str) -> None:
     ],
 )
 def test_invalid_drift_names_the_field(args: tuple, field: str) -> None:
-    with pytest.raises(ValueError, match=rf"Drift\.{field}"):
+    with pytest.raises(ParameterError, match=rf"^Drift: .*\b{field}\b"):
         Drift(*args)
+
+
+def test_since_start_refuses_a_non_frame() -> None:
+    mkt = simulate(n_transactions=1_000, n_users=50, days=10)
+    with pytest.raises(ParameterError, match="since_start: frame must be a DataFrame"):
+        mkt.since_start(mkt.transactions["timestamp"])
+
+
+# -- the root finders (scipy.optimize.brentq) ---------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_solve_intercept_hits_the_target_rate(seed: int) -> None:
+    from mlsys_kit.sim.marketplace import _solve_intercept
+
+    rng = np.random.default_rng(seed)
+    score = rng.normal(0, rng.uniform(0.5, 3), 5_000)
+    target = float(rng.uniform(0.001, 0.45))
+    b = _solve_intercept(score, target)
+    assert float(expit(score + b).mean()) == pytest.approx(target, rel=1e-12)
+
+
+@pytest.mark.parametrize(("mean", "upper"), [(7.0, 30.0), (3.0, 20.0), (29.0, 30.0), (0.5, 90.0)])
+def test_truncated_lognormal_mu_gives_the_mean(mean: float, upper: float) -> None:
+    from scipy import integrate, stats
+
+    from mlsys_kit.sim.marketplace import _CHARGEBACK_DELAY_SIGMA, _truncated_lognormal_mu
+
+    sigma = _CHARGEBACK_DELAY_SIGMA
+    mu = _truncated_lognormal_mu(mean, upper, sigma)
+    dist = stats.lognorm(s=sigma, scale=math.exp(mu))
+    truncated_mean = integrate.quad(lambda x: x * dist.pdf(x), 0, upper)[0] / dist.cdf(upper)
+    assert truncated_mean == pytest.approx(mean, rel=1e-6)
 
 
 # -- packaging and speed ----------------------------------------------------------------------
