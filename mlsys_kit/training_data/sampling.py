@@ -17,10 +17,18 @@ What is in here, and why some of it is written by hand:
   (Vitter's *Algorithm R*, :func:`reservoir_sample_per_item`, kept as the baseline the notebook
   and the benchmark compare with), it draws how many items to *skip* before the next one enters
   the reservoir, and skips them with :func:`itertools.islice`, which consumes them in C. Only
-  about ``k * (1 + ln(n / k))`` items are touched by Python code.
+  about ``k * (1 + ln(n / k))`` items are touched by Python code. Libraries ruled out: the
+  standard library's ``random.sample`` and numpy's ``Generator.choice`` need the population's
+  length (a sequence, not an iterator); pandas' ``DataFrame.sample`` needs the whole table in
+  memory; no maintained PyPI package ships Algorithm L (the few "reservoir" packages implement
+  Algorithm R, one random number per item, which is what this module's baseline already is).
+  The samplers draw from Python's :class:`random.Random` (a numpy call per item costs about a
+  microsecond, more than the skip itself): an integer ``seed`` seeds it directly, a numpy
+  Generator gives it a seed.
 - :func:`importance_weights`, :func:`importance_estimate` and :func:`importance_variance`
   are the three formulas of importance sampling (a weight, a weighted mean, the exact variance
-  of that mean), written out because they are short and they are the lesson.
+  of that mean), written out because they are short and they are the lesson. The effective
+  sample size of an estimate is Kish's, from :func:`mlsys_kit.stats.effective_sample_size`.
 
 Examples
 --------
@@ -34,7 +42,6 @@ array([7, 8, 9])
 from __future__ import annotations
 
 import math
-import numbers
 import random
 import sys
 from collections.abc import Iterable
@@ -43,6 +50,16 @@ from itertools import islice
 from typing import Any, Literal, TypeVar
 
 import numpy as np
+
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_choice,
+    check_int,
+    make_rng,
+)
+from mlsys_kit.stats import effective_sample_size
 
 __all__ = [
     "METHODS",
@@ -64,8 +81,8 @@ METHODS: tuple[str, ...] = ("convenience", "simple_random", "stratified", "weigh
 _END = object()  # sentinel: the stream ended
 
 
-class EmptyStreamError(ValueError):
-    """The stream given to a reservoir sampler yielded no item at all."""
+class EmptyStreamError(ParameterError):
+    """The stream given to a reservoir sampler yielded no item at all (a ``ParameterError``)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -73,42 +90,31 @@ class EmptyStreamError(ValueError):
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_k(k: object) -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"k (the sample size) must be an integer ≥ 1; got {k!r}")
-    if k <= 0:
-        raise ValueError(f"k (the sample size) must be ≥ 1; got {k}")
-    return int(k)
-
-
-def _python_rng(seed: int | np.random.Generator | None) -> random.Random:
+def _python_random(seed: Seed, owner: str) -> random.Random:
+    """Python's generator for the per-item loops: seeded by ``seed`` (an int) or from it."""
     if isinstance(seed, np.random.Generator):
         return random.Random(int(seed.integers(2**63)))
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be an int, a numpy Generator or None; got {seed!r}")
-    return random.Random(seed)
+    return random.Random(check_int("seed", seed, min=0, owner=owner))
 
 
-def _start(stream: Iterable[T], k: int) -> tuple[Any, list[T]]:
+def _start(stream: Iterable[T], k: int, owner: str) -> tuple[Any, list[T]]:
     try:
         iterator = iter(stream)
     except TypeError:
-        raise TypeError(
-            f"stream must be an iterable (a list, a generator, a file...); "
+        raise ParameterError(
+            f"{owner}: stream must be an iterable (a list, a generator, a file...); "
             f"got {type(stream).__name__}"
         ) from None
     reservoir = list(islice(iterator, k))
     if not reservoir:
         raise EmptyStreamError(
-            "the stream is empty: there is nothing to sample. (An iterator that was already "
-            "consumed, e.g. passed twice, or a filter that dropped every item?)"
+            f"{owner}: the stream is empty: there is nothing to sample. (An iterator that was "
+            "already consumed, e.g. passed twice, or a filter that dropped every item?)"
         )
     return iterator, reservoir
 
 
-def reservoir_sample(
-    stream: Iterable[T], k: int, *, seed: int | np.random.Generator | None = None
-) -> list[T]:
+def reservoir_sample(stream: Iterable[T], k: int, *, seed: Seed = 0) -> list[T]:
     """Draw ``k`` items uniformly at random from a stream of unknown length, in one pass.
 
     Every item of a stream of ``n`` items ends up in the sample with probability ``k / n``,
@@ -122,8 +128,9 @@ def reservoir_sample(
         Any iterable: a list, a generator, a file's lines. It is consumed once.
     k : int
         The sample size, ``k ≥ 1``.
-    seed : int, numpy Generator or None, default None
-        Seed of the sampler's random numbers (a Generator is used to draw a seed).
+    seed : int or numpy.random.Generator, default 0
+        Seed of the sampler's random numbers: an integer seeds Python's
+        :class:`random.Random`; a Generator is used to draw its seed.
 
     Returns
     -------
@@ -133,14 +140,14 @@ def reservoir_sample(
 
     Raises
     ------
-    TypeError
-        When ``k`` is not an integer or ``stream`` is not iterable.
-    ValueError
-        When ``k ≤ 0``.
+    ParameterError
+        When ``k`` is not an integer ``≥ 1``, ``stream`` is not iterable or ``seed`` is
+        neither a non-negative integer nor a Generator.
     EmptyStreamError
-        When the stream yields nothing (a ``ValueError``). A stream shorter than ``k`` is fine,
-        but an empty one is almost always a bug upstream (an iterator consumed twice, a filter
-        that dropped everything), so it fails loudly rather than returning ``[]``.
+        When the stream yields nothing (a ``ParameterError``, hence a ``ValueError``). A
+        stream shorter than ``k`` is fine, but an empty one is almost always a bug upstream
+        (an iterator consumed twice, a filter that dropped everything), so it fails loudly
+        rather than returning ``[]``.
 
     Examples
     --------
@@ -150,9 +157,9 @@ def reservoir_sample(
     >>> reservoir_sample("abc", 5)  # shorter than k: everything
     ['a', 'b', 'c']
     """
-    k = _check_k(k)
-    rng = _python_rng(seed)
-    iterator, reservoir = _start(stream, k)
+    k = check_int("k", k, min=1, owner="reservoir_sample")
+    rng = _python_random(seed, "reservoir_sample")
+    iterator, reservoir = _start(stream, k, "reservoir_sample")
     if len(reservoir) < k:
         return reservoir
     random_, log, floor, expm1 = rng.random, math.log, math.floor, math.expm1
@@ -169,9 +176,7 @@ def reservoir_sample(
         reservoir[int(random_() * k)] = item
 
 
-def reservoir_sample_per_item(
-    stream: Iterable[T], k: int, *, seed: int | np.random.Generator | None = None
-) -> list[T]:
+def reservoir_sample_per_item(stream: Iterable[T], k: int, *, seed: Seed = 0) -> list[T]:
     """Reservoir sampling with one random number per item (Vitter's Algorithm R).
 
     The textbook algorithm, as the book describes it: the ``i``-th item (counting from 1)
@@ -184,9 +189,9 @@ def reservoir_sample_per_item(
     >>> sorted(reservoir_sample_per_item(range(100), 3, seed=0))
     [6, 28, 43]
     """
-    k = _check_k(k)
-    rng = _python_rng(seed)
-    iterator, reservoir = _start(stream, k)
+    k = check_int("k", k, min=1, owner="reservoir_sample_per_item")
+    rng = _python_random(seed, "reservoir_sample_per_item")
+    iterator, reservoir = _start(stream, k, "reservoir_sample_per_item")
     random_ = rng.random
     for i, item in enumerate(iterator, start=k + 1):  # i: this item's position, from 1
         slot = int(random_() * i)
@@ -217,7 +222,7 @@ def probabilities(weights: Any, *, name: str = "weights") -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    ParameterError
         When the weights are empty, not one-dimensional, not finite, negative somewhere, or do
         not sum to something positive.
 
@@ -228,19 +233,23 @@ def probabilities(weights: Any, *, name: str = "weights") -> np.ndarray:
     >>> probabilities([0, 0])
     Traceback (most recent call last):
     ...
-    ValueError: weights must sum to something positive; they sum to 0.0 (2 weights, all zero)
+    mlsys_kit.params.ParameterError: probabilities: weights must sum to something positive; ...
     """
-    w = np.asarray(weights, dtype=np.float64)
-    if w.ndim != 1 or w.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {w.shape}")
+    return _normalised(weights, name, "probabilities")
+
+
+def _normalised(weights: Any, name: str, owner: str) -> np.ndarray:
+    w = check_array(name, weights, ndim=1, min_length=1, dtype=np.float64, owner=owner)
     if not np.isfinite(w).all():
-        raise ValueError(f"{name} must be finite numbers; {int((~np.isfinite(w)).sum())} are not")
+        count = int((~np.isfinite(w)).sum())
+        raise ParameterError(f"{owner}: {name} must be finite numbers; {count} are not")
     if (w < 0).any():
-        raise ValueError(f"{name} must be ≥ 0; {int((w < 0).sum())} are negative (min {w.min()})")
+        count = int((w < 0).sum())
+        raise ParameterError(f"{owner}: {name} must be ≥ 0; {count} are negative (min {w.min()})")
     total = float(w.sum())
     if not total > 0:
-        raise ValueError(
-            f"{name} must sum to something positive; they sum to {total} "
+        raise ParameterError(
+            f"{owner}: {name} must sum to something positive; they sum to {total} "
             f"({w.size} weights, all zero)"
         )
     return w / total
@@ -251,7 +260,7 @@ def sample_indices(
     size: int,
     method: Method,
     *,
-    seed: int | np.random.Generator | None = None,
+    seed: Seed = 0,
     strata: Any = None,
     weights: Any = None,
     at_hand: int | None = None,
@@ -281,8 +290,8 @@ def sample_indices(
           unless reweighted: see :func:`importance_weights`.
         - ``"reservoir"``: :func:`reservoir_sample` over the rows as a stream; the same
           distribution as simple random sampling, in one pass and ``O(size)`` memory.
-    seed : int, numpy Generator or None
-        Seed of the random draws.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the random draws (resolved by :func:`mlsys_kit.params.make_rng`).
     strata : array-like, optional
         One stratum label per row (for "stratified").
     weights : array-like of float, optional
@@ -298,7 +307,7 @@ def sample_indices(
 
     Raises
     ------
-    ValueError
+    ParameterError
         Unknown ``method``, a size or ``at_hand`` out of range, or missing or mis-sized
         ``strata``/``weights``.
 
@@ -311,24 +320,18 @@ def sample_indices(
     >>> len(rows), int((rows < 100).sum())  # exactly 10% from the rare stratum
     (50, 5)
     """
-    if method not in METHODS:
-        allowed = ", ".join(map(repr, METHODS))
-        raise ValueError(f"method={method!r} is not known: choose one of {allowed}")
-    for name, value in (("n_population", n_population), ("size", size)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be an integer ≥ 1; got {value!r}")
+    owner = "sample_indices"
+    check_choice("method", method, METHODS, owner=owner)
+    n_population = check_int("n_population", n_population, min=1, owner=owner)
+    size = check_int("size", size, min=1, owner=owner)
     if size > n_population and method != "weighted":
-        raise ValueError(f"size={size} is larger than the population ({n_population} rows)")
-    rng = np.random.default_rng(seed)
+        raise ParameterError(
+            f"{owner}: size={size} is larger than the population ({n_population} rows)"
+        )
+    rng = make_rng(seed, owner=owner)
     if method == "convenience":
         at_hand = size if at_hand is None else at_hand
-        if isinstance(at_hand, bool) or not isinstance(at_hand, numbers.Integral):
-            raise ValueError(f"at_hand must be an integer; got {at_hand!r}")
-        if not size <= at_hand <= n_population:
-            raise ValueError(
-                f"at_hand={at_hand} is out of range: allowed size ≤ at_hand ≤ n_population "
-                f"({size} ≤ at_hand ≤ {n_population})"
-            )
+        at_hand = check_int("at_hand", at_hand, min=size, max=n_population, owner=owner)
         start = n_population - at_hand
         rows = start + rng.choice(at_hand, size=size, replace=False)
     elif method == "simple_random":
@@ -339,7 +342,7 @@ def sample_indices(
         labels = _per_row(strata, "strata", "stratified", n_population)
         rows = _stratified(labels, size, rng)
     else:  # weighted
-        p = probabilities(_per_row(weights, "weights", "weighted", n_population))
+        p = _normalised(_per_row(weights, "weights", "weighted", n_population), "weights", owner)
         rows = rng.choice(n_population, size=size, replace=True, p=p)
     return np.sort(rows).astype(np.int64)
 
@@ -364,10 +367,12 @@ def _stratified(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.n
 
 def _per_row(values: Any, name: str, method: str, n: int) -> np.ndarray:
     if values is None:
-        raise ValueError(f"method={method!r} needs {name}: one value per row")
+        raise ParameterError(f"sample_indices: method={method!r} needs {name}: one value per row")
     array = np.asarray(values)
     if array.shape != (n,):
-        raise ValueError(f"{name} must have one value per row ({n}); got shape {array.shape}")
+        raise ParameterError(
+            f"sample_indices: {name} must have one value per row ({n}); got shape {array.shape}"
+        )
     return array
 
 
@@ -397,7 +402,7 @@ def importance_weights(target: Any, proposal: Any) -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    ParameterError
         Bad weights (see :func:`probabilities`), different lengths, or a proposal that is zero
         where the target is not.
 
@@ -406,15 +411,18 @@ def importance_weights(target: Any, proposal: Any) -> np.ndarray:
     >>> importance_weights([1, 1, 1, 1], [1, 1, 1, 5])  # uniform target, item 3 drawn 5x as often
     array([2. , 2. , 2. , 0.4])
     """
-    p = probabilities(target, name="target")
-    q = probabilities(proposal, name="proposal")
+    owner = "importance_weights"
+    p = _normalised(target, "target", owner)
+    q = _normalised(proposal, "proposal", owner)
     if p.shape != q.shape:
-        raise ValueError(f"target and proposal differ in length: {p.size} and {q.size}")
+        raise ParameterError(
+            f"{owner}: target and proposal differ in length: {p.size} and {q.size}"
+        )
     uncovered = (q == 0) & (p > 0)
     if uncovered.any():
-        raise ValueError(
-            f"the proposal is 0 on {int(uncovered.sum())} items where the target is not: "
-            "they can never be drawn, so no weighting can estimate the target's mean"
+        raise ParameterError(
+            f"{owner}: the proposal is 0 on {int(uncovered.sum())} items where the target is "
+            "not: they can never be drawn, so no weighting can estimate the target's mean"
         )
     return np.divide(p, q, out=np.zeros_like(p), where=q > 0)
 
@@ -430,8 +438,9 @@ class ImportanceEstimate:
     standard_error : float
         Its estimated standard error, from the sample.
     effective_sample_size : float
-        ``(Σw)² / Σw²``: how many draws from the target the weighted sample is worth for an
-        average; far below the sample size when a few draws carry huge weights.
+        Kish's ``(Σw)² / Σw²`` (:func:`mlsys_kit.stats.effective_sample_size`): how many
+        draws from the target the weighted sample is worth for an average; far below the
+        sample size when a few draws carry huge weights. 0 when every weight is 0.
     """
 
     mean: float
@@ -457,7 +466,7 @@ def importance_estimate(values: Any, weights: Any) -> ImportanceEstimate:
 
     Raises
     ------
-    ValueError
+    ParameterError
         Empty input, different lengths, non-finite values, or negative weights.
 
     Examples
@@ -466,20 +475,21 @@ def importance_estimate(values: Any, weights: Any) -> ImportanceEstimate:
     >>> est.mean, round(est.effective_sample_size, 2)
     (0.25, 2.94)
     """
-    f = np.asarray(values, dtype=np.float64)
-    w = np.asarray(weights, dtype=np.float64)
-    if f.ndim != 1 or f.size == 0 or f.shape != w.shape:
-        raise ValueError(
-            f"values and weights must be non-empty 1-D arrays of one length; "
+    owner = "importance_estimate"
+    f = check_array("values", values, ndim=1, min_length=1, dtype=np.float64, owner=owner)
+    w = check_array("weights", weights, ndim=1, min_length=1, dtype=np.float64, owner=owner)
+    if f.shape != w.shape:
+        raise ParameterError(
+            f"{owner}: values and weights must be non-empty 1-D arrays of one length; "
             f"got shapes {f.shape} and {w.shape}"
         )
     if not (np.isfinite(f).all() and np.isfinite(w).all()):
-        raise ValueError("values and weights must be finite numbers")
+        raise ParameterError(f"{owner}: values and weights must be finite numbers")
     if (w < 0).any():
-        raise ValueError(f"weights must be ≥ 0; {int((w < 0).sum())} are negative")
+        raise ParameterError(f"{owner}: weights must be ≥ 0; {int((w < 0).sum())} are negative")
     terms = w * f
     se = float(terms.std(ddof=1) / math.sqrt(f.size)) if f.size > 1 else math.nan
-    ess = float(w.sum() ** 2 / (w**2).sum()) if w.any() else 0.0
+    ess = effective_sample_size(w) if w.any() else 0.0
     return ImportanceEstimate(float(terms.mean()), se, ess)
 
 
@@ -506,6 +516,11 @@ def importance_variance(values: Any, proposal: Any, *, target: Any = None, size:
     -------
     float
 
+    Raises
+    ------
+    ParameterError
+        Bad weights (see :func:`probabilities`), arrays of different lengths, or ``size < 1``.
+
     Examples
     --------
     >>> f = [1, 0, 0, 0]
@@ -514,15 +529,16 @@ def importance_variance(values: Any, proposal: Any, *, target: Any = None, size:
     >>> round(importance_variance(f, [1, 0.1, 0.1, 0.1]), 4)  # favours the item that counts
     0.0187
     """
-    f = np.asarray(values, dtype=np.float64)
-    q = probabilities(proposal, name="proposal")
-    p = probabilities(np.ones_like(q) if target is None else target, name="target")
+    owner = "importance_variance"
+    f = check_array("values", values, ndim=1, dtype=np.float64, finite=True, owner=owner)
+    q = _normalised(proposal, "proposal", owner)
+    p = _normalised(np.ones_like(q) if target is None else target, "target", owner)
     if not (f.shape == q.shape == p.shape):
-        raise ValueError(
-            f"values, proposal and target must have one length; got {f.size}, {q.size}, {p.size}"
+        raise ParameterError(
+            f"{owner}: values, proposal and target must have one length; "
+            f"got {f.size}, {q.size}, {p.size}"
         )
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-        raise ValueError(f"size must be an integer ≥ 1; got {size!r}")
+    size = check_int("size", size, min=1, owner=owner)
     w = importance_weights(p, q)
     mu = float((p * f).sum())
     second = float((q * (w * f) ** 2).sum())

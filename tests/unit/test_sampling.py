@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
+from mlsys_kit.params import ParameterError
+from mlsys_kit.stats import effective_sample_size
 from mlsys_kit.training_data.sampling import (
     METHODS,
     EmptyStreamError,
@@ -111,14 +113,16 @@ def test_memory_is_proportional_to_k_not_to_the_stream():
 @pytest.mark.parametrize("sampler", SAMPLERS)
 @pytest.mark.parametrize("k", [0, -1])
 def test_k_must_be_positive(sampler, k):
-    with pytest.raises(ValueError, match=r"k \(the sample size\) must be ≥ 1; got"):
+    with pytest.raises(
+        ParameterError, match=rf"{sampler.__name__}: k={k} is out of range: allowed k ≥ 1"
+    ):
         sampler(range(10), k)
 
 
 @pytest.mark.parametrize("sampler", SAMPLERS)
 @pytest.mark.parametrize("k", [2.0, "3", True, None])
 def test_k_must_be_an_integer(sampler, k):
-    with pytest.raises(TypeError, match=r"k \(the sample size\) must be an integer"):
+    with pytest.raises(ParameterError, match=rf"{sampler.__name__}: k must be an integer; got"):
         sampler(range(10), k)
 
 
@@ -134,13 +138,20 @@ def test_an_empty_stream_is_an_error(sampler):
 
 @pytest.mark.parametrize("sampler", SAMPLERS)
 def test_a_non_iterable_stream_is_an_error(sampler):
-    with pytest.raises(TypeError, match="stream must be an iterable.*got int"):
+    with pytest.raises(ParameterError, match="stream must be an iterable.*got int"):
         sampler(42, 3)
 
 
-def test_a_bad_seed_is_an_error():
-    with pytest.raises(TypeError, match="seed must be an int, a numpy Generator or None"):
-        reservoir_sample(range(10), 3, seed="zero")
+@pytest.mark.parametrize("sampler", SAMPLERS)
+@pytest.mark.parametrize("seed", ["zero", None, -1, [0, 1]])
+def test_a_bad_seed_is_an_error(sampler, seed):
+    with pytest.raises(ParameterError, match=f"{sampler.__name__}: seed"):
+        sampler(range(10), 3, seed=seed)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS)
+def test_the_default_seed_is_reproducible(sampler):
+    assert sampler(range(10_000), 10) == sampler(range(10_000), 10, seed=0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -222,22 +233,37 @@ def test_every_method_is_reproducible(method):
 
 
 def test_sample_indices_rejects_bad_input():
-    with pytest.raises(ValueError, match="method='cluster' is not known: choose one of"):
+    with pytest.raises(
+        ParameterError, match="sample_indices: method='cluster' is not allowed: choose one of"
+    ):
         sample_indices(10, 3, "cluster")
-    with pytest.raises(ValueError, match="size must be an integer ≥ 1; got 0"):
+    with pytest.raises(ParameterError, match="size=0 is out of range: allowed size ≥ 1"):
         sample_indices(10, 0, "simple_random")
-    with pytest.raises(ValueError, match="n_population must be an integer ≥ 1"):
+    with pytest.raises(ParameterError, match="n_population must be an integer; got 2.5"):
         sample_indices(2.5, 1, "simple_random")
-    with pytest.raises(ValueError, match=r"size=11 is larger than the population \(10 rows\)"):
+    with pytest.raises(ParameterError, match=r"size=11 is larger than the population \(10 rows\)"):
         sample_indices(10, 11, "simple_random")
-    with pytest.raises(ValueError, match="'stratified' needs strata"):
+    with pytest.raises(ParameterError, match="'stratified' needs strata"):
         sample_indices(10, 3, "stratified")
-    with pytest.raises(ValueError, match="'weighted' needs weights"):
+    with pytest.raises(ParameterError, match="'weighted' needs weights"):
         sample_indices(10, 3, "weighted")
-    with pytest.raises(ValueError, match=r"strata must have one value per row \(10\)"):
+    with pytest.raises(ParameterError, match=r"strata must have one value per row \(10\)"):
         sample_indices(10, 3, "stratified", strata=[0, 1])
-    with pytest.raises(ValueError, match="weights must sum to something positive"):
+    with pytest.raises(ParameterError, match="weights must sum to something positive"):
         sample_indices(3, 2, "weighted", weights=[0, 0, 0])
+    with pytest.raises(ParameterError, match="sample_indices: seed must be an integer"):
+        sample_indices(10, 3, "simple_random", seed=[0, 1])  # a Generator instead
+
+
+def test_a_generator_seed_is_used_as_it_is():
+    """seed=Generator draws from that stream: the same as seeding it the same way."""
+    one = sample_indices(1_000, 5, "simple_random", seed=np.random.default_rng([3, 1]))
+    rows = np.sort(np.random.default_rng([3, 1]).choice(1_000, size=5, replace=False))
+    np.testing.assert_array_equal(one, rows)
+    assert (
+        sample_indices(100, 5, "simple_random").tolist()
+        == sample_indices(100, 5, "simple_random", seed=0).tolist()
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -256,12 +282,12 @@ def test_probabilities_normalise():
         ([1, -1], "must be ≥ 0; 1 are negative"),
         ([1, np.nan], "must be finite numbers; 1 are not"),
         ([1, np.inf], "must be finite numbers"),
-        ([], "must be a non-empty 1-D array"),
-        ([[1, 2]], "must be a non-empty 1-D array; got shape"),
+        ([], r"must have at least 1 row\(s\); got 0"),
+        ([[1, 2]], r"must have 1 dimension\(s\); got shape"),
     ],
 )
 def test_probabilities_reject_bad_weights(weights, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match="probabilities: weights " + message):
         probabilities(weights)
 
 
@@ -321,7 +347,33 @@ def test_importance_functions_reject_bad_input():
         importance_estimate([1, 0], [1, -1])
     with pytest.raises(ValueError, match="must be finite"):
         importance_estimate([1, np.nan], [1, 1])
-    with pytest.raises(ValueError, match="size must be an integer ≥ 1"):
+    with pytest.raises(ParameterError, match="importance_variance: size=0 is out of range"):
         importance_variance([1, 0], [1, 1], size=0)
     with pytest.raises(ValueError, match="must have one length"):
         importance_variance([1, 0, 1], [1, 1])
+
+
+def test_the_effective_sample_size_is_kish_s():
+    """The estimate's effective size is mlsys_kit.stats' Kish ESS, on random weights."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        w = rng.lognormal(0, 1.5, rng.integers(2, 300))
+        f = rng.random(len(w))
+        expected = w.sum() ** 2 / np.square(w).sum()
+        ess = importance_estimate(f, w).effective_sample_size
+        assert ess == pytest.approx(effective_sample_size(w))
+        assert ess == pytest.approx(expected)
+    assert importance_estimate([1.0, 0.0], [0.0, 0.0]).effective_sample_size == 0.0
+
+
+def test_importance_estimate_matches_numpy_s_weighted_statistics():
+    """mean(w f) and its standard error, against numpy's own mean and std on random draws."""
+    rng = np.random.default_rng(1)
+    f, w = rng.random(50), rng.lognormal(size=50)
+    est = importance_estimate(f, w)
+    assert est.mean == pytest.approx(np.mean(w * f))
+    assert est.standard_error == pytest.approx(np.std(w * f, ddof=1) / np.sqrt(50))
+
+
+def test_empty_stream_error_is_a_parameter_error():
+    assert issubclass(EmptyStreamError, ParameterError)
