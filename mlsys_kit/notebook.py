@@ -93,6 +93,7 @@ def setup_notebook(
         _limit_threads(threads)
     _quiet_known_warnings()
     _set_display_options()
+    _use_inline_figures()
     if style:
         _set_plot_style()
     return np.random.default_rng(seed)
@@ -153,6 +154,33 @@ def _limit_threads(threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
+
+
+#: The backend that shows figures in a notebook's outputs.
+_INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+
+
+def _use_inline_figures() -> None:
+    """In a Jupyter kernel, show figures inline whatever ``MPLBACKEND`` says.
+
+    A kernel inherits the environment of whoever started it: with ``MPLBACKEND=Agg``
+    exported (common on servers and in CI), ``plt.show()`` would show nothing, and the
+    stored outputs of a notebook would depend on the reader's shell. ``%matplotlib
+    inline`` (silent) makes every kernel draw the same way. Outside a kernel (a script,
+    a doctest, a terminal IPython) nothing changes.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        return
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return
+    import matplotlib
+
+    if matplotlib.get_backend(auto_select=False) in ("inline", _INLINE_BACKEND):
+        return
+    shell.run_line_magic("matplotlib", "inline")
 
 
 def _quiet_known_warnings() -> None:
