@@ -52,6 +52,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_type,
+    make_rng,
+)
+
 __all__ = ["LatencyStats", "measure_latency", "measure_throughput", "simulate_queue"]
 
 #: Percentiles reported by :meth:`LatencyStats.to_series`, as (label, percentile in [0, 100]).
@@ -83,13 +95,17 @@ class LatencyStats:
     seconds: np.ndarray
 
     def __post_init__(self) -> None:
-        values = np.asarray(self.seconds, dtype=float)
-        if values.ndim != 1 or values.size == 0:
-            raise ValueError(
-                f"seconds must be a non-empty 1-D array of wall times; got shape {values.shape}"
-            )
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise ValueError("seconds must hold finite wall times >= 0")
+        values = check_array(
+            "seconds",
+            self.seconds,
+            ndim=1,
+            min_length=1,
+            dtype=float,
+            finite=True,
+            owner="LatencyStats",
+        ).copy()
+        if np.any(values < 0):
+            raise ParameterError("LatencyStats: seconds must hold wall times >= 0")
         values.setflags(write=False)
         object.__setattr__(self, "seconds", values)
 
@@ -102,8 +118,7 @@ class LatencyStats:
         Uses :func:`numpy.percentile` with linear interpolation. p99 means: 99% of requests
         were answered at least this fast, 1% were slower.
         """
-        if not 0 <= q <= 100:
-            raise ValueError(f"q must be a percentile in [0, 100]; got {q!r}")
+        q = check_float("q", q, min=0, max=100, owner="percentile")
         return float(np.percentile(self.seconds, q))
 
     @property
@@ -133,8 +148,7 @@ class LatencyStats:
 
     def share_within(self, budget_seconds: float) -> float:
         """Share of requests answered within ``budget_seconds`` (a number in [0, 1])."""
-        if not (isinstance(budget_seconds, int | float) and budget_seconds >= 0):
-            raise ValueError(f"budget_seconds must be a number >= 0; got {budget_seconds!r}")
+        budget_seconds = check_float("budget_seconds", budget_seconds, min=0, owner="share_within")
         return float(np.mean(self.seconds <= budget_seconds))
 
     def to_series(self, unit: str = "ms") -> pd.Series:
@@ -150,8 +164,7 @@ class LatencyStats:
         pandas.Series
             Indexed by ``"p50", "p90", "p99", "mean", "max"``, named ``"latency (<unit>)"``.
         """
-        if unit not in _UNIT_SCALE:
-            raise ValueError(f"unit must be one of 'ms', 's', 'µs'; got {unit!r}")
+        check_choice("unit", unit, _UNIT_SCALE, owner="to_series")
         scale = _UNIT_SCALE[unit]
         values = {label: self.percentile(q) * scale for label, q in PERCENTILES}
         values["mean"] = self.mean * scale
@@ -164,16 +177,17 @@ def measure_latency(
     X: Any,
     *,
     n_requests: int,
-    seed: int | None = None,
+    seed: Seed = 0,
+    sample: bool = True,
     pause: float = 2e-4,
     warmup: int = 5,
     threads: int | None = 1,
 ) -> LatencyStats:
     """Time ``predict`` on single rows, one request after another, as an online service would.
 
-    The rows are drawn at random from ``X`` (with replacement when ``n_requests`` exceeds the
-    number of rows) and sliced *before* timing, so each measured wall time is the call
-    ``predict(one_row)`` alone: the model's share of a request's latency.
+    The rows are drawn at random from ``X`` (with replacement) and sliced *before* timing, so
+    each measured wall time is the call ``predict(one_row)`` alone: the model's share of a
+    request's latency.
 
     Parameters
     ----------
@@ -184,9 +198,11 @@ def measure_latency(
         Rows to draw the requests from (2-D; at least one row).
     n_requests : int
         Number of requests to time (``>= 1``). p99 needs a few hundred to be meaningful.
-    seed : int, optional
-        Seed for the choice of rows; ``None`` takes the first ``n_requests`` rows in order
-        (cycling through ``X`` if needed).
+    seed : int or numpy.random.Generator, default 0
+        Seed for the random choice of rows.
+    sample : bool, default True
+        Draw the rows at random; ``False`` sends the first ``n_requests`` rows in order
+        (cycling through ``X`` if needed) and ignores ``seed``.
     pause : float, default 0.0002
         Seconds of idle time before each request (``>= 0``): an online service's requests
         arrive spread out, not back to back. The pause also makes the tail percentiles much
@@ -206,7 +222,7 @@ def measure_latency(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         If ``X`` is empty or not 2-D, ``n_requests < 1``, ``pause < 0``, ``warmup < 0``
         or ``threads < 1``.
 
@@ -219,17 +235,20 @@ def measure_latency(
     >>> measure_latency(len, X, n_requests=0)
     Traceback (most recent call last):
     ...
-    ValueError: n_requests must be an int >= 1; got 0
+    mlsys_kit.params.ParameterError: measure_latency: n_requests=0 is out of range: allowed \
+n_requests ≥ 1
     """
-    n_rows = _check_rows(X)
-    n_requests = _check_int("n_requests", n_requests, 1)
-    pause = _check_seconds("pause", pause, allow_zero=True)
-    warmup = _check_int("warmup", warmup, 0)
-    _check_threads(threads)
-    if seed is None:
-        order = np.arange(n_requests) % n_rows
+    owner = "measure_latency"
+    n_rows = _n_rows(X, owner)
+    n_requests = check_int("n_requests", n_requests, min=1, owner=owner)
+    pause = check_float("pause", pause, min=0, owner=owner)
+    warmup = check_int("warmup", warmup, min=0, owner=owner)
+    if threads is not None:
+        check_int("threads", threads, min=1, owner=owner)
+    if check_bool("sample", sample, owner=owner):
+        order = make_rng(seed, owner=owner).integers(0, n_rows, size=n_requests)
     else:
-        order = np.random.default_rng(seed).integers(0, n_rows, size=n_requests)
+        order = np.arange(n_requests) % n_rows
     requests = [_take(X, slice(i, i + 1)) for i in order]
     seconds = np.empty(n_requests)
     with _thread_limit(threads):
@@ -286,7 +305,7 @@ def measure_throughput(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         If ``X`` is empty or not 2-D, ``batch_sizes`` is empty or holds a value ``< 1``,
         ``repeat < 1``, ``min_seconds <= 0`` or ``threads < 1``.
 
@@ -299,13 +318,22 @@ def measure_throughput(
     >>> measure_throughput(len, X, batch_sizes=[0, 8])
     Traceback (most recent call last):
     ...
-    ValueError: batch_sizes must hold ints >= 1; got [0, 8]
+    mlsys_kit.params.ParameterError: measure_throughput: batch_sizes[0]=0 is out of range: \
+allowed batch_sizes[0] ≥ 1
     """
-    n_rows = _check_rows(X)
-    sizes = _check_batch_sizes(batch_sizes)
-    repeat = _check_int("repeat", repeat, 1)
-    min_seconds = _check_seconds("min_seconds", min_seconds, allow_zero=False)
-    _check_threads(threads)
+    owner = "measure_throughput"
+    n_rows = _n_rows(X, owner)
+    check_type("batch_sizes", batch_sizes, (list, tuple, range, np.ndarray), owner=owner)
+    sizes = [
+        check_int(f"batch_sizes[{i}]", size, min=1, owner=owner)
+        for i, size in enumerate(batch_sizes)
+    ]
+    if not sizes:
+        raise ParameterError(f"{owner}: batch_sizes must hold at least one batch size")
+    repeat = check_int("repeat", repeat, min=1, owner=owner)
+    min_seconds = check_float("min_seconds", min_seconds, min=0, open_min=True, owner=owner)
+    if threads is not None:
+        check_int("threads", threads, min=1, owner=owner)
     records = []
     clock = time.perf_counter
     with _thread_limit(threads):
@@ -336,7 +364,7 @@ def simulate_queue(
     *,
     utilisation: float,
     n_requests: int = 20_000,
-    seed: int | None = None,
+    seed: Seed = 0,
 ) -> LatencyStats:
     """Latency of requests that queue for one serving worker under a given load.
 
@@ -361,7 +389,7 @@ def simulate_queue(
         grows forever).
     n_requests : int, default 20000
         Number of simulated requests (``>= 1``).
-    seed : int, optional
+    seed : int or numpy.random.Generator, default 0
         Seed for the arrivals and the draws of service times.
 
     Returns
@@ -371,7 +399,7 @@ def simulate_queue(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         If ``service_seconds`` is empty, negative, not finite or all zero, ``utilisation`` is
         not in (0, 1), or ``n_requests < 1``.
 
@@ -386,20 +414,22 @@ def simulate_queue(
     >>> simulate_queue([0.001], utilisation=1.0)
     Traceback (most recent call last):
     ...
-    ValueError: utilisation must be a number strictly between 0 and 1; got 1.0
+    mlsys_kit.params.ParameterError: simulate_queue: utilisation=1.0 is out of range: allowed \
+0 < utilisation < 1
     """
-    service = np.asarray(service_seconds, dtype=float).ravel()
-    if service.size == 0 or not np.all(np.isfinite(service)) or np.any(service < 0):
-        raise ValueError("service_seconds must be a non-empty array of finite times >= 0")
-    if not service.any():
-        raise ValueError("service_seconds must not all be zero")
-    ok = isinstance(utilisation, int | float | np.floating) and not isinstance(utilisation, bool)
-    if not (ok and 0 < utilisation < 1):
-        raise ValueError(
-            f"utilisation must be a number strictly between 0 and 1; got {utilisation!r}"
+    owner = "simulate_queue"
+    service = check_array(
+        "service_seconds", service_seconds, dtype=float, finite=True, owner=owner
+    ).ravel()
+    if service.size == 0 or np.any(service < 0) or not service.any():
+        raise ParameterError(
+            f"{owner}: service_seconds must be a non-empty array of times >= 0, not all zero"
         )
-    n_requests = _check_int("n_requests", n_requests, 1)
-    rng = np.random.default_rng(seed)
+    utilisation = check_float(
+        "utilisation", utilisation, min=0, max=1, open_min=True, open_max=True, owner=owner
+    )
+    n_requests = check_int("n_requests", n_requests, min=1, owner=owner)
+    rng = make_rng(seed, owner=owner)
     drawn = rng.choice(service, size=n_requests)
     gaps = rng.exponential(service.mean() / utilisation, size=n_requests)
     waits = np.empty(n_requests)
@@ -410,53 +440,17 @@ def simulate_queue(
     return LatencyStats(waits + drawn)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def _check_seconds(name: str, value: Any, *, allow_zero: bool) -> float:
-    ok = (
-        isinstance(value, int | float | np.floating | np.integer)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and (value >= 0 if allow_zero else value > 0)
-    )
-    if not ok:
-        raise ValueError(
-            f"{name} must be a number {'>= 0' if allow_zero else '> 0'}; got {value!r}"
-        )
-    return float(value)
-
-
-def _check_threads(threads: Any) -> None:
-    if threads is not None:
-        _check_int("threads", threads, 1)
-
-
-def _check_batch_sizes(batch_sizes: Any) -> list[int]:
-    if isinstance(batch_sizes, str | bytes) or not isinstance(batch_sizes, Iterable):
-        raise ValueError(f"batch_sizes must be a list of ints >= 1; got {batch_sizes!r}")
-    sizes = list(batch_sizes)
-    if not sizes:
-        raise ValueError("batch_sizes must not be empty")
-    if any(isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 1 for s in sizes):
-        raise ValueError(f"batch_sizes must hold ints >= 1; got {sizes!r}")
-    return [int(s) for s in sizes]
-
-
-def _check_rows(X: Any) -> int:
-    """Number of rows of a 2-D table ``X``; ValueError naming ``X`` if it is empty or not 2-D."""
+def _n_rows(X: Any, owner: str) -> int:
+    """Number of rows of a 2-D table ``X``; ParameterError naming ``X`` if empty or not 2-D."""
     shape = getattr(X, "shape", None)
     if shape is None:
         shape = np.shape(X)
     if len(shape) != 2:
-        raise ValueError(f"X must be 2-D (rows × features); got shape {tuple(shape)}")
+        raise ParameterError(f"{owner}: X must be 2-D (rows × features); got shape {tuple(shape)}")
     if shape[0] == 0:
-        raise ValueError("X must have at least one row; got 0 rows")
+        raise ParameterError(f"{owner}: X must have at least one row; got 0 rows")
     if shape[1] == 0:
-        raise ValueError("X must have at least one column (feature); got 0 columns")
+        raise ParameterError(f"{owner}: X must have at least one column (feature); got 0 columns")
     return int(shape[0])
 
 

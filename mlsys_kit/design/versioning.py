@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlsys_kit.params import ParameterError, check_int, check_type
+
 __all__ = ["fingerprint_code", "fingerprint_frame", "fingerprint_params"]
 
 DEFAULT_LENGTH = 12
@@ -69,11 +71,9 @@ def fingerprint_code(*objects: Any, length: int = DEFAULT_LENGTH) -> str:
 
     Raises
     ------
-    ValueError
-        If no object is given or ``length`` is out of range.
-    TypeError
-        If an object has no retrievable source (a built-in, a lambda typed at a console, an
-        instance).
+    mlsys_kit.params.ParameterError
+        If no object is given, ``length`` is out of range, or an object has no retrievable
+        source (a built-in, a lambda typed at a console, an instance).
 
     Examples
     --------
@@ -84,18 +84,20 @@ def fingerprint_code(*objects: Any, length: int = DEFAULT_LENGTH) -> str:
     >>> fingerprint_code(len)
     Traceback (most recent call last):
     ...
-    TypeError: cannot fingerprint the code of <built-in function len>: its source is not available
+    mlsys_kit.params.ParameterError: fingerprint_code: cannot fingerprint the code of \
+<built-in function len>: its source is not available
     """
+    owner = "fingerprint_code"
     if not objects:
-        raise ValueError("fingerprint_code needs at least one function, class or module")
-    length = _check_length(length)
+        raise ParameterError(f"{owner}: needs at least one function, class or module")
+    length = check_int("length", length, min=1, max=64, owner=owner)
     hasher = hashlib.sha256()
     for obj in objects:
         try:
             source = inspect.getsource(obj)
         except (OSError, TypeError) as exc:
-            raise TypeError(
-                f"cannot fingerprint the code of {obj!r}: its source is not available"
+            raise ParameterError(
+                f"{owner}: cannot fingerprint the code of {obj!r}: its source is not available"
             ) from exc
         hasher.update(textwrap.dedent(source).encode("utf-8"))
         hasher.update(b"\0")
@@ -128,10 +130,8 @@ def fingerprint_frame(
 
     Raises
     ------
-    TypeError
-        If ``df`` is not a DataFrame.
-    ValueError
-        If ``length`` is out of range.
+    mlsys_kit.params.ParameterError
+        If ``df`` is not a DataFrame or ``length`` is out of range.
 
     Examples
     --------
@@ -143,9 +143,8 @@ def fingerprint_frame(
     >>> fingerprint_frame(df.iloc[1:]) == fingerprint_frame(df.iloc[1:].reset_index(drop=True))
     True
     """
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame; got {type(df).__name__}")
-    length = _check_length(length)
+    check_type("df", df, pd.DataFrame, owner="fingerprint_frame")
+    length = check_int("length", length, min=1, max=64, owner="fingerprint_frame")
     hasher = hashlib.sha256()
     header = [[str(name), str(dtype)] for name, dtype in df.dtypes.items()]
     hasher.update(json.dumps({"columns": header, "rows": len(df)}).encode("utf-8"))
@@ -176,10 +175,9 @@ def fingerprint_params(params: Any, *, length: int = DEFAULT_LENGTH) -> str:
 
     Raises
     ------
-    TypeError
-        If ``params`` holds something JSON cannot represent (an object, a set...).
-    ValueError
-        If ``length`` is out of range.
+    mlsys_kit.params.ParameterError
+        If ``params`` holds something JSON cannot represent (an object, a set...) or
+        ``length`` is out of range.
 
     Examples
     --------
@@ -188,13 +186,15 @@ def fingerprint_params(params: Any, *, length: int = DEFAULT_LENGTH) -> str:
     >>> fingerprint_params({"C": 1.0}) == fingerprint_params({"C": 0.1})
     False
     """
-    length = _check_length(length)
+    length = check_int("length", length, min=1, max=64, owner="fingerprint_params")
     try:
         text = json.dumps(
             params, sort_keys=True, separators=(",", ":"), allow_nan=True, default=_json_default
         )
     except TypeError as exc:
-        raise TypeError(f"params must be JSON-serialisable: {exc}") from None
+        raise ParameterError(
+            f"fingerprint_params: params must be JSON-serialisable: {exc}"
+        ) from None
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
@@ -202,13 +202,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"{type(value).__name__} {value!r} is not JSON-serialisable")
-
-
-def _check_length(length: Any) -> int:
-    if (
-        isinstance(length, bool)
-        or not isinstance(length, int | np.integer)
-        or not (1 <= length <= 64)
-    ):
-        raise ValueError(f"length must be an int from 1 to 64; got {length!r}")
-    return int(length)

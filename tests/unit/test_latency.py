@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlsys_kit.design.latency import LatencyStats, measure_latency, measure_throughput
+from mlsys_kit.design.latency import (
+    LatencyStats,
+    measure_latency,
+    measure_throughput,
+    simulate_queue,
+)
+from mlsys_kit.params import ParameterError
 
 X_ARRAY = np.arange(30.0).reshape(10, 3)
 X_FRAME = pd.DataFrame(X_ARRAY, columns=["a", "b", "c"])
@@ -40,7 +46,7 @@ def test_latency_stats_to_series_in_each_unit() -> None:
     assert stats.to_series("s")["max"] == pytest.approx(0.010)
     assert stats.to_series("µs")["mean"] == pytest.approx(4000.0)
     assert stats.to_series("us")["mean"] == pytest.approx(4000.0)
-    with pytest.raises(ValueError, match="unit"):
+    with pytest.raises(ParameterError, match="unit"):
         stats.to_series("minutes")
 
 
@@ -49,7 +55,7 @@ def test_latency_stats_share_within_budget() -> None:
     assert stats.share_within(0.0025) == 0.5
     assert stats.share_within(0.010) == 1.0
     assert stats.share_within(0) == 0.0
-    with pytest.raises(ValueError, match="budget_seconds"):
+    with pytest.raises(ParameterError, match="budget_seconds"):
         stats.share_within(-1)
 
 
@@ -63,12 +69,14 @@ def test_latency_stats_is_read_only() -> None:
     "seconds", [[], [[0.1, 0.2]], [0.1, -0.2], [0.1, float("nan")], [float("inf")]]
 )
 def test_latency_stats_rejects_bad_times(seconds) -> None:
-    with pytest.raises(ValueError, match="seconds"):
+    with pytest.raises(ParameterError, match="seconds"):
         LatencyStats(np.array(seconds, dtype=float))
 
 
 def test_percentile_out_of_range() -> None:
-    with pytest.raises(ValueError, match="q must be"):
+    with pytest.raises(
+        ParameterError, match=r"percentile: q=101.0 is out of range: allowed 0 ≤ q ≤ 100"
+    ):
         LatencyStats([0.1]).percentile(101)
 
 
@@ -92,9 +100,11 @@ def test_measure_latency_times_one_row_per_request_for_arrays() -> None:
 
 def test_measure_latency_keeps_dataframes_as_one_row_dataframes() -> None:
     seen = []
-    measure_latency(lambda row: seen.append(row), X_FRAME, n_requests=5, pause=0, warmup=0)
+    measure_latency(
+        lambda row: seen.append(row), X_FRAME, n_requests=5, sample=False, pause=0, warmup=0
+    )
     assert all(isinstance(row, pd.DataFrame) and row.shape == (1, 3) for row in seen)
-    assert [row.index[0] for row in seen] == [0, 1, 2, 3, 4]  # no seed: rows in order
+    assert [row.index[0] for row in seen] == [0, 1, 2, 3, 4]  # sample=False: rows in order
 
 
 def test_measure_latency_seed_fixes_the_requests() -> None:
@@ -112,8 +122,24 @@ def test_measure_latency_seed_fixes_the_requests() -> None:
 
 def test_measure_latency_cycles_when_more_requests_than_rows() -> None:
     seen = []
-    measure_latency(lambda row: seen.append(row.index[0]), X_FRAME, n_requests=23, warmup=0)
+    measure_latency(
+        lambda row: seen.append(row.index[0]), X_FRAME, n_requests=23, sample=False, warmup=0
+    )
     assert seen == [i % 10 for i in range(23)]
+
+
+def test_measure_latency_default_seed_is_reproducible_and_takes_a_generator() -> None:
+    def rows_sent(**kwargs):
+        seen = []
+        measure_latency(lambda row: seen.append(row.index[0]), X_FRAME, n_requests=30, **kwargs)
+        return seen
+
+    assert rows_sent() == rows_sent(seed=0)
+    assert rows_sent(seed=np.random.default_rng(5)) == rows_sent(seed=5)
+    with pytest.raises(ParameterError, match="measure_latency: seed"):
+        rows_sent(seed=-1)
+    with pytest.raises(ParameterError, match="measure_latency: sample must be True or False"):
+        rows_sent(sample="no")
 
 
 def test_measure_latency_pauses_between_requests() -> None:
@@ -139,7 +165,7 @@ def test_measure_latency_limits_thread_pools() -> None:
 
 @pytest.mark.parametrize("n_requests", [0, -5, 2.5, True, "10", None])
 def test_measure_latency_rejects_bad_n_requests(n_requests) -> None:
-    with pytest.raises(ValueError, match="n_requests"):
+    with pytest.raises(ParameterError, match="n_requests"):
         measure_latency(_row_sums, X_ARRAY, n_requests=n_requests)
 
 
@@ -147,7 +173,7 @@ def test_measure_latency_rejects_bad_n_requests(n_requests) -> None:
     "X", [np.empty((0, 3)), X_FRAME.iloc[:0], np.arange(5.0), [[]], np.ones((2, 2, 2))]
 )
 def test_measure_latency_rejects_empty_or_non_2d_X(X) -> None:
-    with pytest.raises(ValueError, match="X must"):
+    with pytest.raises(ParameterError, match="X must"):
         measure_latency(_row_sums, X, n_requests=5)
 
 
@@ -161,7 +187,7 @@ def test_measure_latency_rejects_empty_or_non_2d_X(X) -> None:
     ],
 )
 def test_measure_latency_rejects_bad_options(kwargs, name) -> None:
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ParameterError, match=name):
         measure_latency(_row_sums, X_ARRAY, n_requests=5, **kwargs)
 
 
@@ -210,7 +236,7 @@ def test_measure_throughput_batches_amortise_a_fixed_cost() -> None:
 
 @pytest.mark.parametrize("batch_sizes", [[], [0], [4, -1], [2.5], [True], "16", 8, None])
 def test_measure_throughput_rejects_bad_batch_sizes(batch_sizes) -> None:
-    with pytest.raises(ValueError, match="batch_sizes"):
+    with pytest.raises(ParameterError, match="batch_sizes"):
         measure_throughput(_row_sums, X_ARRAY, batch_sizes=batch_sizes)
 
 
@@ -224,10 +250,45 @@ def test_measure_throughput_rejects_bad_batch_sizes(batch_sizes) -> None:
     ],
 )
 def test_measure_throughput_rejects_bad_options(kwargs, name) -> None:
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ParameterError, match=name):
         measure_throughput(_row_sums, X_ARRAY, batch_sizes=[1], **kwargs)
 
 
 def test_measure_throughput_rejects_empty_X() -> None:
-    with pytest.raises(ValueError, match="X must have at least one row"):
+    with pytest.raises(ParameterError, match="X must have at least one row"):
         measure_throughput(_row_sums, np.empty((0, 2)), batch_sizes=[1])
+
+
+# --- simulate_queue -----------------------------------------------------------------------
+
+
+def test_simulate_queue_is_reproducible_by_default() -> None:
+    first = simulate_queue([0.001, 0.002], utilisation=0.5, n_requests=500)
+    again = simulate_queue([0.001, 0.002], utilisation=0.5, n_requests=500, seed=0)
+    np.testing.assert_array_equal(first.seconds, again.seconds)
+
+
+def test_simulate_queue_mean_wait_matches_pollaczek_khinchine() -> None:
+    service = np.array([0.001, 0.003])
+    rho = 0.6
+    stats = simulate_queue(service, utilisation=rho, n_requests=200_000, seed=1)
+    mean_wait = rho / (1 - rho) * np.mean(service**2) / (2 * service.mean())
+    assert stats.mean - service.mean() == pytest.approx(mean_wait, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"service_seconds": []}, "service_seconds"),
+        ({"service_seconds": [0.0, 0.0]}, "service_seconds"),
+        ({"service_seconds": [-0.1]}, "service_seconds"),
+        ({"service_seconds": [np.nan]}, "service_seconds"),
+        ({"utilisation": 1.0}, "utilisation"),
+        ({"utilisation": 0}, "utilisation"),
+        ({"n_requests": 0}, "n_requests"),
+    ],
+)
+def test_simulate_queue_rejects_bad_arguments(kwargs, name) -> None:
+    arguments = {"service_seconds": [0.001], "utilisation": 0.5, **kwargs}
+    with pytest.raises(ParameterError, match=f"simulate_queue: {name}"):
+        simulate_queue(**arguments)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mlsys_kit.design.versioning import fingerprint_code, fingerprint_frame, fingerprint_params
+from mlsys_kit.params import ParameterError
 
 HEX = set(string.hexdigits.lower())
 
@@ -88,19 +89,19 @@ def test_code_fingerprint_length() -> None:
 
 @pytest.mark.parametrize("obj", [len, 3, "def f(): pass", np.sum.__call__])
 def test_code_fingerprint_without_source(obj) -> None:
-    with pytest.raises(TypeError, match="cannot fingerprint the code"):
+    with pytest.raises(ParameterError, match="cannot fingerprint the code"):
         fingerprint_code(obj)
 
 
 def test_code_fingerprint_of_exec_code_has_no_source() -> None:
     namespace: dict = {}
     exec("def g():\n    return 1\n", namespace)
-    with pytest.raises(TypeError, match="source is not available"):
+    with pytest.raises(ParameterError, match="source is not available"):
         fingerprint_code(namespace["g"])
 
 
 def test_code_fingerprint_needs_an_object() -> None:
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ParameterError, match="at least one"):
         fingerprint_code()
 
 
@@ -148,7 +149,7 @@ def test_frame_fingerprint_of_empty_frames() -> None:
 
 @pytest.mark.parametrize("not_a_frame", [pd.Series([1, 2]), np.ones((2, 2)), [[1, 2]], None])
 def test_frame_fingerprint_rejects_non_frames(not_a_frame) -> None:
-    with pytest.raises(TypeError, match="df must be a pandas DataFrame"):
+    with pytest.raises(ParameterError, match="fingerprint_frame: df must be a DataFrame"):
         fingerprint_frame(not_a_frame)
 
 
@@ -170,7 +171,7 @@ def test_params_fingerprint_accepts_numpy_scalars() -> None:
 
 @pytest.mark.parametrize("bad", [{"s": {1, 2}}, {"f": object()}, {"a": np.ones(2)}])
 def test_params_fingerprint_rejects_non_json(bad) -> None:
-    with pytest.raises(TypeError, match="JSON-serialisable"):
+    with pytest.raises(ParameterError, match="JSON-serialisable"):
         fingerprint_params(bad)
 
 
@@ -179,9 +180,9 @@ def test_params_fingerprint_rejects_non_json(bad) -> None:
 
 @pytest.mark.parametrize("length", [0, 65, -1, 2.5, True, "12"])
 def test_length_out_of_range(length) -> None:
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ParameterError, match="length"):
         fingerprint_frame(_frame(), length=length)
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ParameterError, match="length"):
         fingerprint_params({}, length=length)
-    with pytest.raises(ValueError, match="length"):
+    with pytest.raises(ParameterError, match="length"):
         fingerprint_code(rule_v1, length=length)
