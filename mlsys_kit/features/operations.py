@@ -26,6 +26,12 @@ offers because it *is* the lesson:
   to a point on a circle, ``(sin, cos)``, so that 23:00 and 00:00 are neighbours;
   :func:`cyclical_encoder` wraps it in a ``FunctionTransformer`` for pipelines.
 
+Libraries considered for the hand-written parts: missingness simulators (``pyampute``,
+``missingpy``, scikit-learn's test utilities) are unmaintained or draw MAR/MNAR masks without a
+target rate; here the logistic model's intercept is solved with :func:`scipy.optimize.brentq`
+so that the share of missing values is exactly the one asked for. The collision statistics are
+one line of NumPy each and have no library counterpart.
+
 Generative story of :func:`simulate_survey` (one row per respondent, all standard normals
 independent)::
 
@@ -41,11 +47,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Integral, Real
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_choice,
+    check_float,
+    check_int,
+    check_type,
+    make_rng,
+)
 
 if TYPE_CHECKING:
     from sklearn.preprocessing import FunctionTransformer
@@ -73,33 +89,15 @@ _AGE_INCOME_CORR = 0.6
 _SUBSCRIBE_LOGIT = (-1.0, 1.5, -0.5)  # intercept, z_income, z_age
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum:,}; got {value!r}")
-    return int(value)
-
-
-def _check_real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    return float(value)
-
-
-def _rng(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    return np.random.default_rng(_check_int("rng", rng, 0))
-
-
-def simulate_survey(n_respondents: int = 10_000, *, seed: int = 0) -> pd.DataFrame:
+def simulate_survey(n_respondents: int = 10_000, *, seed: Seed = 0) -> pd.DataFrame:
     """Generate a complete income survey: the ground truth before any value goes missing.
 
     Parameters
     ----------
     n_respondents : int, default 10_000
         Rows to generate (at least 10).
-    seed : int, default 0
-        Seed of the random generator.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the random generator, or the generator to draw from.
 
     Returns
     -------
@@ -115,8 +113,8 @@ def simulate_survey(n_respondents: int = 10_000, *, seed: int = 0) -> pd.DataFra
     >>> bool(survey["age"].corr(survey["income"]) > 0.4)
     True
     """
-    n = _check_int("n_respondents", n_respondents, 10)
-    rng = np.random.default_rng(_check_int("seed", seed, 0))
+    n = check_int("n_respondents", n_respondents, min=10, owner="simulate_survey")
+    rng = make_rng(seed, owner="simulate_survey")
     z_age = rng.standard_normal(n)
     z_income = _AGE_INCOME_CORR * z_age + math.sqrt(1 - _AGE_INCOME_CORR**2) * rng.standard_normal(
         n
@@ -138,7 +136,7 @@ def missing_mask(
     driver: Sequence[float] | np.ndarray | pd.Series | None = None,
     strength: float = 2.0,
     n: int | None = None,
-    rng: np.random.Generator | int = 0,
+    seed: Seed = 0,
 ) -> np.ndarray:
     """Draw which values go missing: at random, or more often where ``driver`` is high.
 
@@ -158,8 +156,8 @@ def missing_mask(
         values make *low* values go missing. Ignored without a driver.
     n : int, optional
         Number of rows; required without a driver, else it must equal ``len(driver)``.
-    rng : numpy.random.Generator or int, default 0
-        The generator to draw from, or a seed.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the random generator, or the generator to draw from.
 
     Returns
     -------
@@ -168,52 +166,55 @@ def missing_mask(
 
     Examples
     --------
-    >>> mask = missing_mask(0.3, n=10_000, rng=0)
+    >>> mask = missing_mask(0.3, n=10_000, seed=0)
     >>> round(float(mask.mean()), 2)
     0.3
     >>> income = np.arange(10_000.0)
-    >>> rich_hide = missing_mask(0.3, driver=income, strength=2.0, rng=0)
+    >>> rich_hide = missing_mask(0.3, driver=income, strength=2.0, seed=0)
     >>> bool(income[rich_hide].mean() > income[~rich_hide].mean())
     True
     """
-    rate = _check_real("rate", rate)
-    if not 0 < rate < 1:
-        raise ValueError(f"rate must be strictly between 0 and 1; got {rate!r}")
-    strength = _check_real("strength", strength)
-    generator = _rng(rng)
+    owner = "missing_mask"
+    rate = check_float("rate", rate, min=0, max=1, open_min=True, open_max=True, owner=owner)
+    strength = check_float("strength", strength, owner=owner)
+    generator = make_rng(seed, owner=owner)
     if driver is None:
         if n is None:
-            raise ValueError("missing_mask needs n (the number of rows) when driver is None")
-        return generator.random(_check_int("n", n, 1)) < rate
-    values = np.asarray(driver, dtype=np.float64)
-    if values.ndim != 1 or values.size < 2:
-        raise ValueError(
-            f"driver must be a 1-D array of at least 2 values; got shape {values.shape}"
-        )
-    if n is not None and _check_int("n", n, 1) != values.size:
-        raise ValueError(f"n={n} does not match len(driver)={values.size}")
-    if not np.isfinite(values).all():
-        raise ValueError("driver must be finite: it is observed in full (no NaN or inf)")
+            raise ParameterError(f"{owner}: needs n (the number of rows) when driver is None")
+        return generator.random(check_int("n", n, min=1, owner=owner)) < rate
+    values = check_array(
+        "driver", driver, ndim=1, min_length=2, dtype=np.float64, finite=True, owner=owner
+    )
+    if n is not None and check_int("n", n, min=1, owner=owner) != values.size:
+        raise ParameterError(f"{owner}: n={n} does not match len(driver)={values.size}")
     sd = values.std()
     if sd == 0:
-        raise ValueError("driver is constant: missingness cannot depend on it")
+        raise ParameterError(f"{owner}: driver is constant: missingness cannot depend on it")
     slope = strength * (values - values.mean()) / sd
     probability = _probabilities_with_mean(slope, rate)
     return generator.random(values.size) < probability
 
 
 def _probabilities_with_mean(slope: np.ndarray, rate: float) -> np.ndarray:
-    """``sigmoid(a + slope)`` with the intercept ``a`` solved by bisection so the mean is rate."""
+    """``sigmoid(a + slope)``, the intercept ``a`` solved so that the mean is ``rate``.
+
+    The root of ``mean(sigmoid(a + slope)) - rate``, increasing in ``a``, is found by
+    :func:`scipy.optimize.brentq` on ``[-60, 60]`` (wide enough for any rate a float can
+    tell from 0 or 1 once the slope is standardized).
+
+    Examples
+    --------
+    >>> p = _probabilities_with_mean(np.array([-1.0, 0.0, 1.0]), 0.2)
+    >>> round(float(p.mean()), 12)
+    0.2
+    """
+    from scipy.optimize import brentq
     from scipy.special import expit
 
-    low, high = -60.0, 60.0
-    for _ in range(100):
-        middle = (low + high) / 2
-        if expit(middle + slope).mean() < rate:
-            low = middle
-        else:
-            high = middle
-    return expit((low + high) / 2 + slope)
+    intercept = brentq(
+        lambda a: expit(a + slope).mean() - rate, -60.0, 60.0, xtol=1e-14, maxiter=200
+    )
+    return expit(intercept + slope)
 
 
 def make_missing(
@@ -224,7 +225,7 @@ def make_missing(
     rate: float,
     cause: str | None = None,
     strength: float = 2.0,
-    rng: np.random.Generator | int = 0,
+    seed: Seed = 0,
 ) -> pd.DataFrame:
     """Return a copy of ``frame`` in which some values of ``column`` are missing (NaN).
 
@@ -245,8 +246,8 @@ def make_missing(
     strength : float, default 2.0
         Log-odds of missingness per standard deviation of the cause; negative makes low
         values go missing (see :func:`missing_mask`).
-    rng : numpy.random.Generator or int, default 0
-        The generator to draw from, or a seed.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the random generator, or the generator to draw from.
 
     Returns
     -------
@@ -256,7 +257,7 @@ def make_missing(
     Examples
     --------
     >>> survey = simulate_survey(5_000, seed=0)
-    >>> rich_hide = make_missing(survey, "income", "MNAR", rate=0.3, rng=0)
+    >>> rich_hide = make_missing(survey, "income", "MNAR", rate=0.3, seed=0)
     >>> round(float(rich_hide["income"].isna().mean()), 1)
     0.3
     >>> bool(rich_hide["income"].mean() < survey["income"].mean())  # deletion is biased
@@ -264,42 +265,39 @@ def make_missing(
     >>> make_missing(survey, "income", "MAR", rate=0.3)
     Traceback (most recent call last):
     ...
-    ValueError: mechanism 'MAR' needs cause: the fully observed column the missingness depends on
+    mlsys_kit.params.ParameterError: make_missing: mechanism 'MAR' needs cause: the fully \
+observed column the missingness depends on
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
-    if column not in frame.columns:
-        raise ValueError(f"column {column!r} is not in the frame; columns: {list(frame.columns)}")
-    if mechanism not in MECHANISMS:
-        allowed = ", ".join(map(repr, MECHANISMS))
-        raise ValueError(f"mechanism={mechanism!r} is not allowed: choose one of {allowed}")
+    owner = "make_missing"
+    check_type("frame", frame, pd.DataFrame, owner=owner)
+    check_choice("column", column, list(frame.columns), owner=owner)
+    check_choice("mechanism", mechanism, MECHANISMS, owner=owner)
     if mechanism == "MCAR":
         if cause is not None:
-            raise ValueError(f"mechanism 'MCAR' depends on nothing: pass cause=None, not {cause!r}")
-        mask = missing_mask(rate, n=len(frame), rng=rng)
+            raise ParameterError(
+                f"{owner}: mechanism 'MCAR' depends on nothing: pass cause=None, not {cause!r}"
+            )
+        mask = missing_mask(rate, n=len(frame), seed=seed)
     else:
         if mechanism == "MAR":
             if cause is None:
-                raise ValueError(
-                    "mechanism 'MAR' needs cause: the fully observed column the missingness "
-                    "depends on"
+                raise ParameterError(
+                    f"{owner}: mechanism 'MAR' needs cause: the fully observed column the "
+                    "missingness depends on"
                 )
             if cause == column:
-                raise ValueError(
-                    f"mechanism 'MAR' depends on another column, not {column!r} itself: "
-                    "that is 'MNAR'"
+                raise ParameterError(
+                    f"{owner}: mechanism 'MAR' depends on another column, not {column!r} "
+                    "itself: that is 'MNAR'"
                 )
+            check_choice("cause", cause, list(frame.columns), owner=owner)
         elif cause not in (None, column):
-            raise ValueError(
-                f"mechanism 'MNAR' depends on the missing value itself: pass cause=None or "
-                f"{column!r}, not {cause!r}"
+            raise ParameterError(
+                f"{owner}: mechanism 'MNAR' depends on the missing value itself: pass "
+                f"cause=None or {column!r}, not {cause!r}"
             )
         source = cause if mechanism == "MAR" else column
-        if source not in frame.columns:
-            raise ValueError(
-                f"cause {source!r} is not in the frame; columns: {list(frame.columns)}"
-            )
-        mask = missing_mask(rate, driver=frame[source].to_numpy(), strength=strength, rng=rng)
+        mask = missing_mask(rate, driver=frame[source].to_numpy(), strength=strength, seed=seed)
     out = frame.copy()
     out[column] = out[column].astype(np.float64).mask(mask)
     return out
@@ -330,11 +328,10 @@ def hash_buckets(categories: Sequence[str], n_buckets: int) -> np.ndarray:
     """
     from sklearn.feature_extraction import FeatureHasher
 
-    m = _check_int("n_buckets", n_buckets, 1)
+    m = check_int("n_buckets", n_buckets, min=1, owner="hash_buckets")
     tokens = list(categories)
-    if not all(isinstance(token, str) for token in tokens):
-        bad = next(token for token in tokens if not isinstance(token, str))
-        raise TypeError(f"categories must be strings; got {bad!r} ({type(bad).__name__})")
+    for token in tokens:
+        check_type("categories (each)", token, str, owner="hash_buckets")
     if not tokens:
         return np.zeros(0, dtype=np.int64)
     hasher = FeatureHasher(n_features=m, input_type="string", alternate_sign=False)
@@ -360,9 +357,7 @@ def collision_rate(buckets: Sequence[int] | np.ndarray) -> float:
     >>> collision_rate([0, 1, 1, 2])  # categories 2 and 3 share bucket 1
     0.5
     """
-    values = np.asarray(buckets)
-    if values.size == 0:
-        raise ValueError("buckets is empty: there is no collision rate of zero categories")
+    values = check_array("buckets", buckets, ndim=1, min_length=1, owner="collision_rate")
     _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     return float((counts[inverse] > 1).mean())
 
@@ -394,8 +389,8 @@ def expected_collision_rate(n_categories: int, n_buckets: int) -> float:
     >>> round(expected_collision_rate(1_000, 100_000), 3)
     0.01
     """
-    k = _check_int("n_categories", n_categories, 1)
-    m = _check_int("n_buckets", n_buckets, 1)
+    k = check_int("n_categories", n_categories, min=1, owner="expected_collision_rate")
+    m = check_int("n_buckets", n_buckets, min=1, owner="expected_collision_rate")
     return float(-math.expm1((k - 1) * math.log1p(-1 / m))) if m > 1 else float(k > 1)
 
 
@@ -421,10 +416,10 @@ def shared_bucket_rate(known: Sequence[int] | np.ndarray, new: Sequence[int] | n
     >>> shared_bucket_rate(known=[0, 1, 2], new=[2, 5])
     0.5
     """
-    new_values = np.asarray(new)
-    if new_values.size == 0:
-        raise ValueError("new is empty: there are no new categories to check")
-    return float(np.isin(new_values, np.asarray(known)).mean())
+    owner = "shared_bucket_rate"
+    new_values = check_array("new", new, ndim=1, min_length=1, owner=owner)
+    known_values = check_array("known", known, ndim=1, owner=owner)
+    return float(np.isin(new_values, known_values).mean())
 
 
 def cyclical_features(
@@ -455,16 +450,12 @@ def cyclical_features(
     >>> round(float(np.linalg.norm(xy[2] - xy[0])), 2)  # 23:00 is next to 00:00
     0.26
     """
-    period = _check_real("period", period)
-    if period <= 0:
-        raise ValueError(f"period must be positive; got {period!r}")
-    array = np.asarray(values, dtype=np.float64)
+    owner = "cyclical_features"
+    period = check_float("period", period, min=0, open_min=True, owner=owner)
+    array = check_array("values", values, dtype=np.float64, finite=True, owner=owner)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
-    if array.ndim != 1:
-        raise ValueError(f"values must be one column; got shape {array.shape}")
-    if not np.isfinite(array).all():
-        raise ValueError("values must be finite (no NaN or inf)")
+    check_array("values", array, ndim=1, owner=owner)
     angle = 2 * np.pi * array / period
     return np.column_stack([np.sin(angle), np.cos(angle)])
 
@@ -492,9 +483,7 @@ def cyclical_encoder(period: float) -> FunctionTransformer:
     """
     from sklearn.preprocessing import FunctionTransformer
 
-    period = _check_real("period", period)
-    if period <= 0:
-        raise ValueError(f"period must be positive; got {period!r}")
+    period = check_float("period", period, min=0, open_min=True, owner="cyclical_encoder")
     return FunctionTransformer(
         cyclical_features,
         kw_args={"period": period},

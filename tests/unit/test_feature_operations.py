@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlsys_kit.features import operations
 from mlsys_kit.features.operations import (
     MECHANISMS,
     collision_rate,
@@ -18,6 +19,7 @@ from mlsys_kit.features.operations import (
     shared_bucket_rate,
     simulate_survey,
 )
+from mlsys_kit.params import ParameterError
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +52,17 @@ def test_survey_is_reproducible_and_seeded() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_respondents": 5}, "n_respondents must be an integer ≥ 10"),
+        (
+            {"n_respondents": 5},
+            "simulate_survey: n_respondents=5 is out of range: allowed n_respondents ≥ 10",
+        ),
         ({"n_respondents": 100.0}, "n_respondents must be an integer"),
-        ({"seed": -1}, "seed must be an integer ≥ 0"),
+        ({"seed": -1}, "simulate_survey: seed=-1 is out of range: allowed seed ≥ 0"),
         ({"seed": True}, "seed must be an integer"),
     ],
 )
 def test_survey_bad_input(kwargs, match) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         simulate_survey(**{"n_respondents": 100, **kwargs})
 
 
@@ -65,7 +70,7 @@ def test_survey_bad_input(kwargs, match) -> None:
 
 
 def test_mcar_mask_rate_and_independence() -> None:
-    mask = missing_mask(0.2, n=50_000, rng=0)
+    mask = missing_mask(0.2, n=50_000, seed=0)
     assert mask.dtype == bool and mask.shape == (50_000,)
     assert abs(mask.mean() - 0.2) < 0.01
 
@@ -73,46 +78,77 @@ def test_mcar_mask_rate_and_independence() -> None:
 @pytest.mark.parametrize("strength", [-2.0, 1.0, 3.0])
 def test_driven_mask_hits_the_rate_and_follows_the_driver(strength) -> None:
     driver = np.random.default_rng(0).standard_normal(50_000)
-    mask = missing_mask(0.3, driver=driver, strength=strength, rng=1)
+    mask = missing_mask(0.3, driver=driver, strength=strength, seed=1)
     assert abs(mask.mean() - 0.3) < 0.01
     gap = driver[mask].mean() - driver[~mask].mean()
     assert np.sign(gap) == np.sign(strength) and abs(gap) > 0.3
 
 
 def test_mask_accepts_a_generator_and_is_reproducible() -> None:
-    a = missing_mask(0.5, n=100, rng=np.random.default_rng(4))
-    b = missing_mask(0.5, n=100, rng=4)
+    a = missing_mask(0.5, n=100, seed=np.random.default_rng(4))
+    b = missing_mask(0.5, n=100, seed=4)
     np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "match"),
     [
-        ((0.0,), {"n": 10}, "rate must be strictly between 0 and 1"),
-        ((1.0,), {"n": 10}, "rate must be strictly between 0 and 1"),
+        ((0.0,), {"n": 10}, "missing_mask: rate=0.0 is out of range: allowed 0 < rate < 1"),
+        ((1.0,), {"n": 10}, "missing_mask: rate=1.0 is out of range: allowed 0 < rate < 1"),
         ((float("nan"),), {"n": 10}, "rate must be a finite number"),
-        (("0.3",), {"n": 10}, "rate must be a finite number"),
+        (("0.3",), {"n": 10}, "rate must be a number"),
         ((0.3,), {}, "needs n"),
-        ((0.3,), {"n": 0}, "n must be an integer ≥ 1"),
+        ((0.3,), {"n": 0}, "n=0 is out of range: allowed n ≥ 1"),
         ((0.3,), {"driver": [1.0, 1.0, 1.0]}, "driver is constant"),
-        ((0.3,), {"driver": [1.0, np.nan, 2.0]}, "driver must be finite"),
-        ((0.3,), {"driver": [[1.0, 2.0]]}, "driver must be a 1-D array"),
+        ((0.3,), {"driver": [1.0, np.nan, 2.0]}, "driver must hold finite values"),
+        ((0.3,), {"driver": [[1.0, 2.0]]}, "driver must have 1 dimension"),
         ((0.3,), {"driver": [1.0, 2.0], "n": 3}, "does not match len"),
         ((0.3,), {"driver": [1.0, 2.0], "strength": float("inf")}, "strength must be"),
-        ((0.3,), {"n": 10, "rng": -1}, "rng must be an integer ≥ 0"),
+        ((0.3,), {"n": 10, "seed": -1}, "missing_mask: seed=-1 is out of range"),
     ],
 )
 def test_mask_bad_input(args, kwargs, match) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         missing_mask(*args, **kwargs)
 
 
 # --- make_missing ----------------------------------------------------------------------------
 
 
+def _bisection_reference(slope, rate):
+    """The hand-written solver that scipy.optimize.brentq replaced: 100 bisection steps."""
+    from scipy.special import expit
+
+    low, high = -60.0, 60.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        if expit(middle + slope).mean() < rate:
+            low = middle
+        else:
+            high = middle
+    return expit((low + high) / 2 + slope)
+
+
+@pytest.mark.parametrize("case", range(20))
+def test_brentq_intercept_matches_the_bisection_it_replaced(case) -> None:
+    rng = np.random.default_rng(case)
+    slope = rng.normal(0, rng.uniform(0.1, 4), rng.integers(2, 5_000))
+    rate = float(rng.uniform(0.01, 0.99))
+    solved = operations._probabilities_with_mean(slope, rate)
+    assert solved.mean() == pytest.approx(rate, abs=1e-12)
+    np.testing.assert_allclose(solved, _bisection_reference(slope, rate), rtol=0, atol=1e-12)
+
+
+def test_missing_mask_draws_the_same_rows_as_before_the_solver_change() -> None:
+    driver = np.random.default_rng(7).lognormal(size=20_000)
+    slope = 2.0 * (driver - driver.mean()) / driver.std()
+    before = np.random.default_rng(3).random(driver.size) < _bisection_reference(slope, 0.3)
+    np.testing.assert_array_equal(missing_mask(0.3, driver=driver, strength=2.0, seed=3), before)
+
+
 def test_make_missing_copies_and_only_touches_the_column(survey) -> None:
     before = survey.copy()
-    out = make_missing(survey, "income", "MCAR", rate=0.3, rng=0)
+    out = make_missing(survey, "income", "MCAR", rate=0.3, seed=0)
     pd.testing.assert_frame_equal(survey, before)  # the truth is not modified
     assert out["income"].isna().any() and not out[["age", "subscribed"]].isna().any().any()
     kept = out["income"].notna()
@@ -122,7 +158,7 @@ def test_make_missing_copies_and_only_touches_the_column(survey) -> None:
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 def test_make_missing_rate(survey, mechanism) -> None:
     cause = {"MCAR": None, "MAR": "age", "MNAR": None}[mechanism]
-    out = make_missing(survey, "income", mechanism, rate=0.25, cause=cause, rng=0)
+    out = make_missing(survey, "income", mechanism, rate=0.25, cause=cause, seed=0)
     assert abs(out["income"].isna().mean() - 0.25) < 0.015
 
 
@@ -131,7 +167,7 @@ def test_mechanisms_leave_the_biases_the_book_describes(survey) -> None:
 
     def deletion_bias(mechanism, cause, strength):
         out = make_missing(
-            survey, "income", mechanism, rate=0.3, cause=cause, strength=strength, rng=5
+            survey, "income", mechanism, rate=0.3, cause=cause, strength=strength, seed=5
         )
         return (out["income"].mean() - true_mean) / sd
 
@@ -141,31 +177,36 @@ def test_mechanisms_leave_the_biases_the_book_describes(survey) -> None:
 
 
 def test_mnar_accepts_its_own_column_as_cause(survey) -> None:
-    a = make_missing(survey, "income", "MNAR", rate=0.3, rng=2)
-    b = make_missing(survey, "income", "MNAR", rate=0.3, cause="income", rng=2)
+    a = make_missing(survey, "income", "MNAR", rate=0.3, seed=2)
+    b = make_missing(survey, "income", "MNAR", rate=0.3, cause="income", seed=2)
     pd.testing.assert_frame_equal(a, b)
 
 
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "match"),
     [
-        (("income", "MNR"), {}, ValueError, "mechanism='MNR' is not allowed: choose one of"),
-        (("salary", "MCAR"), {}, ValueError, "column 'salary' is not in the frame"),
+        (
+            ("income", "MNR"),
+            {},
+            ValueError,
+            "make_missing: mechanism='MNR' is not allowed",
+        ),
+        (("salary", "MCAR"), {}, ValueError, "column='salary' is not allowed: choose one of 'age'"),
         (("income", "MCAR"), {"cause": "age"}, ValueError, "MCAR' depends on nothing"),
         (("income", "MAR"), {}, ValueError, "'MAR' needs cause"),
         (("income", "MAR"), {"cause": "income"}, ValueError, "that is 'MNAR'"),
-        (("income", "MAR"), {"cause": "height"}, ValueError, "cause 'height' is not in the frame"),
+        (("income", "MAR"), {"cause": "height"}, ValueError, "cause='height' is not allowed"),
         (("income", "MNAR"), {"cause": "age"}, ValueError, "depends on the missing value itself"),
-        (("income", "MCAR"), {"rate": 1.5}, ValueError, "rate must be strictly between"),
+        (("income", "MCAR"), {"rate": 1.5}, ValueError, "allowed 0 < rate < 1"),
     ],
 )
 def test_make_missing_bad_input(survey, args, kwargs, error, match) -> None:
-    with pytest.raises(error, match=match):
+    with pytest.raises(ParameterError, match=match):
         make_missing(survey, *args, **{"rate": 0.3, **kwargs})
 
 
 def test_make_missing_needs_a_dataframe() -> None:
-    with pytest.raises(TypeError, match="frame must be a pandas DataFrame"):
+    with pytest.raises(ParameterError, match="make_missing: frame must be a DataFrame; got dict"):
         make_missing({"income": [1.0]}, "income", "MCAR", rate=0.3)
 
 
@@ -187,9 +228,9 @@ def test_hash_buckets_are_stable_in_range_and_match_feature_hasher() -> None:
 
 
 def test_hash_buckets_bad_input() -> None:
-    with pytest.raises(ValueError, match="n_buckets must be an integer ≥ 1"):
+    with pytest.raises(ParameterError, match="hash_buckets: n_buckets=0 is out of range"):
         hash_buckets(["a"], 0)
-    with pytest.raises(TypeError, match="categories must be strings; got 3"):
+    with pytest.raises(ParameterError, match=r"categories \(each\) must be a str; got int"):
         hash_buckets(["a", 3], 8)
 
 
@@ -197,7 +238,7 @@ def test_collision_rate_counts_categories_sharing_a_bucket() -> None:
     assert collision_rate([0, 1, 2]) == 0.0
     assert collision_rate([5, 5, 5]) == 1.0
     assert collision_rate([0, 1, 1, 2]) == 0.5
-    with pytest.raises(ValueError, match="buckets is empty"):
+    with pytest.raises(ParameterError, match="buckets must have at least 1 row"):
         collision_rate([])
 
 
@@ -207,9 +248,9 @@ def test_expected_collision_rate_formula_and_edges() -> None:
     assert expected_collision_rate(1, 1) == 0.0
     assert expected_collision_rate(100, 1_000) == pytest.approx(1 - (1 - 1 / 1_000) ** 99)
     assert expected_collision_rate(10_000, 10**9) == pytest.approx(1e-5, rel=1e-3)  # no cancel
-    with pytest.raises(ValueError, match="n_categories must be an integer ≥ 1"):
+    with pytest.raises(ParameterError, match="n_categories=0 is out of range"):
         expected_collision_rate(0, 10)
-    with pytest.raises(ValueError, match="n_buckets must be an integer ≥ 1"):
+    with pytest.raises(ParameterError, match="n_buckets must be an integer"):
         expected_collision_rate(10, 2.5)
 
 
@@ -223,7 +264,7 @@ def test_murmurhash_collisions_match_uniform_theory(n_buckets) -> None:
 def test_shared_bucket_rate() -> None:
     assert shared_bucket_rate([0, 1, 2], [2, 5]) == 0.5
     assert shared_bucket_rate([], [1]) == 0.0
-    with pytest.raises(ValueError, match="new is empty"):
+    with pytest.raises(ParameterError, match="new must have at least 1 row"):
         shared_bucket_rate([1], [])
 
 
@@ -243,15 +284,15 @@ def test_cyclical_features_put_period_ends_next_to_each_other() -> None:
 @pytest.mark.parametrize(
     ("values", "period", "match"),
     [
-        ([1, 2], 0, "period must be positive"),
-        ([1, 2], -24, "period must be positive"),
-        ([1, 2], "24", "period must be a finite number"),
-        ([1, np.nan], 24, "values must be finite"),
-        (np.zeros((2, 2)), 24, "values must be one column"),
+        ([1, 2], 0, "period=0.0 is out of range: allowed period > 0"),
+        ([1, 2], -24, "allowed period > 0"),
+        ([1, 2], "24", "period must be a number"),
+        ([1, np.nan], 24, "values must hold finite values"),
+        (np.zeros((2, 2)), 24, "values must have 1 dimension"),
     ],
 )
 def test_cyclical_features_bad_input(values, period, match) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         cyclical_features(values, period)
 
 
@@ -264,5 +305,5 @@ def test_cyclical_encoder_in_a_pipeline() -> None:
     model = make_pipeline(cyclical_encoder(24), LinearRegression()).fit(hours, target)
     np.testing.assert_allclose(model.predict(hours), target, atol=1e-9)
     assert cyclical_encoder(24).fit(hours).get_feature_names_out().tolist() == ["sin", "cos"]
-    with pytest.raises(ValueError, match="period must be positive"):
+    with pytest.raises(ParameterError, match="cyclical_encoder: period=0.0 is out of range"):
         cyclical_encoder(0)
