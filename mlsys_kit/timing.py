@@ -19,12 +19,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mlsys_kit.params import check_int
+
 __all__ = ["best_of", "format_measured", "format_duration", "Stopwatch"]
 
 _DURATION_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 
 
-def best_of(fn: Callable[[], Any], *, repeat: int = 5, number: int = 1) -> float:
+def best_of(
+    fn: Callable[[], Any],
+    *,
+    repeat: int = 5,
+    number: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     """Seconds per call of ``fn``: the fastest of ``repeat`` rounds of ``number`` calls.
 
     Parameters
@@ -35,25 +43,32 @@ def best_of(fn: Callable[[], Any], *, repeat: int = 5, number: int = 1) -> float
         Rounds to time; the minimum is kept.
     number : int, default 1
         Calls per round (raise it for very fast functions).
+    clock : callable, default time.perf_counter
+        Returns the current time in seconds; replace it to test timing code.
 
     Returns
     -------
     float
         Seconds per call.
 
+    Raises
+    ------
+    ParameterError
+        When ``repeat`` or ``number`` is not a positive integer.
+
     Examples
     --------
     >>> best_of(lambda: sum(range(1000)), repeat=3, number=10) < 1.0
     True
     """
-    if repeat < 1 or number < 1:
-        raise ValueError(f"repeat and number must be ≥ 1; got repeat={repeat}, number={number}")
+    repeat = check_int("repeat", repeat, min=1, owner="best_of")
+    number = check_int("number", number, min=1, owner="best_of")
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             fn()
-        best = min(best, (time.perf_counter() - start) / number)
+        best = min(best, (clock() - start) / number)
     return best
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from mlsys_kit.params import ParameterError
 from mlsys_kit.timing import Stopwatch, best_of, format_duration, format_measured
 
 SANITIZE = Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg"
@@ -20,15 +21,30 @@ def _sanitize(text: str) -> str:
     return text
 
 
-def test_best_of_keeps_the_fastest_round() -> None:
+def test_best_of_calls_number_times_per_round() -> None:
     calls = []
     assert best_of(lambda: calls.append(1), repeat=3, number=4) >= 0
     assert len(calls) == 12
 
 
-def test_best_of_refuses_zero_rounds() -> None:
-    with pytest.raises(ValueError, match="repeat and number"):
-        best_of(lambda: None, repeat=0)
+def test_best_of_keeps_the_fastest_round(scripted_clock) -> None:
+    clock = scripted_clock([0.30, 0.10, 0.20, 0.40])
+    assert best_of(lambda: None, repeat=4, clock=clock) == pytest.approx(0.10)
+    assert clock.calls == 8, "one clock reading at the start and one at the end of each round"
+
+
+def test_best_of_reports_seconds_per_call(scripted_clock) -> None:
+    # rounds of 5 calls lasting 1.0 s and 0.5 s: the fastest is 0.1 s per call
+    clock = scripted_clock([1.0, 0.5])
+    assert best_of(lambda: None, repeat=2, number=5, clock=clock) == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(("repeat", "number", "name"), [(0, 1, "repeat"), (1, 0, "number")])
+def test_best_of_refuses_zero_rounds(repeat: int, number: int, name: str) -> None:
+    with pytest.raises(
+        ParameterError, match=f"best_of: {name}=0 is out of range: allowed {name} ≥ 1"
+    ):
+        best_of(lambda: None, repeat=repeat, number=number)
 
 
 @pytest.mark.parametrize(
