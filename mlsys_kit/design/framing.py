@@ -39,12 +39,21 @@ Generative story of :func:`simulate_app_installs`:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_float,
+    check_int,
+    check_same_length,
+    check_type,
+    make_rng,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -68,20 +77,6 @@ STYLE_DIMS = 3
 
 _SHARE_FREE = 0.65
 _REVIEW_WEIGHT = 1.5
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}; got {value!r}")
-    return int(value)
-
-
-def _check_real(name: str, value: object, minimum: float, *, strict: bool = False) -> float:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < minimum or (strict and value == minimum):
-        bound = ">" if strict else "≥"
-        raise ValueError(f"{name} must be a finite number {bound} {minimum}; got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -145,7 +140,7 @@ def simulate_app_installs(
     first_launch_week: int = 4,
     installs_per_user: float = 1.0,
     hidden_appeal: float = 0.5,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> AppStore:
     """Simulate an app store in which new apps launch while users keep downloading.
 
@@ -172,7 +167,7 @@ def simulate_app_installs(
         Standard deviation of the part of each app's appeal that no feature captures (≥ 0).
         At 0, the app features explain installs completely; the larger, the more a model
         must learn about each app from its own installs.
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seed of the random generator; the same arguments give the same store.
 
     Returns
@@ -181,7 +176,7 @@ def simulate_app_installs(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         When an argument is out of range; the message names it.
 
     Examples
@@ -195,15 +190,17 @@ def simulate_app_installs(
     ...       <= store.installs["week"].to_numpy()).all())  # nobody installs an unlaunched app
     True
     """
-    n_users = _check_int("n_users", n_users, 10)
-    n_apps = _check_int("n_apps", n_apps, 2)
-    n_new_apps = _check_int("n_new_apps", n_new_apps, 0)
-    first_launch_week = _check_int("first_launch_week", first_launch_week, 1)
-    n_weeks = _check_int("n_weeks", n_weeks, first_launch_week + 1)
-    installs_per_user = _check_real("installs_per_user", installs_per_user, 0.0, strict=True)
-    hidden_appeal = _check_real("hidden_appeal", hidden_appeal, 0.0)
-    seed = _check_int("seed", seed, 0)
-    rng = np.random.default_rng(seed)
+    owner = "simulate_app_installs"
+    n_users = check_int("n_users", n_users, min=10, owner=owner)
+    n_apps = check_int("n_apps", n_apps, min=2, owner=owner)
+    n_new_apps = check_int("n_new_apps", n_new_apps, min=0, owner=owner)
+    first_launch_week = check_int("first_launch_week", first_launch_week, min=1, owner=owner)
+    n_weeks = check_int("n_weeks", n_weeks, min=first_launch_week + 1, owner=owner)
+    installs_per_user = check_float(
+        "installs_per_user", installs_per_user, min=0, open_min=True, owner=owner
+    )
+    hidden_appeal = check_float("hidden_appeal", hidden_appeal, min=0, owner=owner)
+    rng = make_rng(seed, owner=owner)
     n_total = n_apps + n_new_apps
     n_cat = len(CATEGORIES)
 
@@ -305,7 +302,7 @@ def pair_features(users: pd.DataFrame, apps: pd.DataFrame) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         When ``users`` and ``apps`` differ in length or lack a column.
 
     Examples
@@ -317,17 +314,16 @@ def pair_features(users: pd.DataFrame, apps: pd.DataFrame) -> pd.DataFrame:
     >>> list(X.columns[-3:])
     ['price_sensitivity×log_price', 'review_score', 'log_price']
     """
-    if len(users) != len(apps):
-        raise ValueError(
-            f"users and apps must have one row per pair; got {len(users)} users "
-            f"and {len(apps)} apps"
-        )
+    owner = "pair_features"
+    check_type("users", users, pd.DataFrame, owner=owner)
+    check_type("apps", apps, pd.DataFrame, owner=owner)
+    check_same_length(users=users, apps=apps, owner=owner)
     user_cols = [f"interest_{c}" for c in CATEGORIES] + [
         f"taste_{i + 1}" for i in range(STYLE_DIMS)
     ]
-    _require_columns("users", users, [*user_cols, "price_sensitivity"])
+    _missing_columns("users", users, [*user_cols, "price_sensitivity"], owner)
     app_cols = ["category", "price", "review_score"] + [f"style_{i + 1}" for i in range(STYLE_DIMS)]
-    _require_columns("apps", apps, app_cols)
+    _missing_columns("apps", apps, app_cols, owner)
     category = apps["category"].to_numpy()
     log_price = np.log1p(apps["price"].to_numpy(dtype=float))
     columns: dict[str, np.ndarray] = {}
@@ -341,16 +337,16 @@ def pair_features(users: pd.DataFrame, apps: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _require_columns(name: str, frame: object, columns: list[str]) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ValueError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
+def _missing_columns(name: str, frame: object, columns: list[str], owner: str) -> None:
+    """Raise ParameterError if ``frame`` is not a DataFrame with every one of ``columns``."""
+    check_type(name, frame, pd.DataFrame, owner=owner)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{name} lacks the columns {missing}")
+        raise ParameterError(f"{owner}: {name} lacks the columns {missing}")
 
 
 def sample_negatives(
-    installs: pd.DataFrame, apps: pd.DataFrame, n_negatives: int = 4, seed: int = 0
+    installs: pd.DataFrame, apps: pd.DataFrame, n_negatives: int = 4, seed: Seed = 0
 ) -> pd.DataFrame:
     """Binary training pairs for framing B: each install, plus apps the user did not pick.
 
@@ -368,7 +364,7 @@ def sample_negatives(
         :attr:`AppStore.apps` (its ``launch_week`` column says what was available).
     n_negatives : int, default 4
         Negative pairs per install (≥ 1).
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seed of the draw.
 
     Returns
@@ -379,7 +375,7 @@ def sample_negatives(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         When ``n_negatives`` < 1, a column is missing, or fewer than two apps are available
         in some install's week.
 
@@ -391,10 +387,11 @@ def sample_negatives(
     >>> len(pairs) == 4 * len(store.installs), float(pairs["installed"].mean())
     (True, 0.25)
     """
-    n_negatives = _check_int("n_negatives", n_negatives, 1)
-    _require_columns("installs", installs, ["week", "user_id", "app_id"])
-    _require_columns("apps", apps, ["launch_week"])
-    rng = np.random.default_rng(_check_int("seed", seed, 0))
+    owner = "sample_negatives"
+    n_negatives = check_int("n_negatives", n_negatives, min=1, owner=owner)
+    _missing_columns("installs", installs, ["week", "user_id", "app_id"], owner)
+    _missing_columns("apps", apps, ["launch_week"], owner)
+    rng = make_rng(seed, owner=owner)
     week = np.repeat(installs["week"].to_numpy(), n_negatives)
     user = np.repeat(installs["user_id"].to_numpy(), n_negatives)
     positive = np.repeat(installs["app_id"].to_numpy(), n_negatives)
@@ -404,7 +401,7 @@ def sample_negatives(
         rows = np.flatnonzero(week == w)
         pool = np.flatnonzero(launch_week <= w)
         if len(pool) < 2:
-            raise ValueError(f"apps: fewer than two apps are available in week {w}")
+            raise ParameterError(f"{owner}: apps: fewer than two apps are available in week {w}")
         # Draw among the pool minus the installed app: shift draws at or past it by one.
         position = np.searchsorted(pool, positive[rows])
         draw = rng.integers(0, len(pool) - 1, len(rows))
@@ -440,7 +437,7 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         When ``scores`` is not 2-dimensional or ``k`` < 1.
 
     Examples
@@ -449,10 +446,8 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     array([[ 1,  3],
            [ 2, -1]])
     """
-    k = _check_int("k", k, 1)
-    scores = np.asarray(scores, dtype=float)
-    if scores.ndim != 2:
-        raise ValueError(f"scores must be 2-dimensional (requests × apps); got {scores.ndim}-d")
+    k = check_int("k", k, min=1, owner="top_k")
+    scores = check_array("scores", scores, ndim=2, dtype=float, owner="top_k")
     unscored = np.isnan(scores)
     order = np.argsort(np.where(unscored, np.inf, -scores), axis=1, kind="stable")[:, :k]
     best = order.astype(np.int64)
@@ -482,7 +477,7 @@ def hits_at_k(scores: np.ndarray, true_apps: np.ndarray, k: int) -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         When the shapes do not match, ``k`` < 1, or an app index is out of range.
 
     Examples
@@ -496,13 +491,15 @@ def hits_at_k(scores: np.ndarray, true_apps: np.ndarray, k: int) -> np.ndarray:
     best = top_k(scores, k)
     true_apps = np.asarray(true_apps)
     if true_apps.shape != (best.shape[0],):
-        raise ValueError(
-            f"true_apps must have one entry per row of scores ({best.shape[0]}); "
+        raise ParameterError(
+            f"hits_at_k: true_apps must have one entry per row of scores ({best.shape[0]}); "
             f"got shape {true_apps.shape}"
         )
     n_apps = np.asarray(scores).shape[1]
     if len(true_apps) and (true_apps.min() < 0 or true_apps.max() >= n_apps):
-        raise ValueError(f"true_apps must be app indices in [0, {n_apps}); got out-of-range values")
+        raise ParameterError(
+            f"hits_at_k: true_apps must be app indices in [0, {n_apps}); got out-of-range values"
+        )
     return (best == true_apps[:, None]).any(axis=1)
 
 
@@ -513,7 +510,7 @@ def hit_rate_at_k(scores: np.ndarray, true_apps: np.ndarray, k: int) -> float:
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         As :func:`hits_at_k`, and when there are no requests.
 
     Examples
@@ -523,5 +520,5 @@ def hit_rate_at_k(scores: np.ndarray, true_apps: np.ndarray, k: int) -> float:
     """
     hits = hits_at_k(scores, true_apps, k)
     if hits.size == 0:
-        raise ValueError("scores has no rows: a hit rate needs at least one request")
+        raise ParameterError("hit_rate_at_k: scores has no rows: a hit rate needs a request")
     return float(hits.mean())

@@ -18,6 +18,14 @@ This module holds the machinery to compare the two:
 
 Every function maximises: larger outcomes are better.
 
+Why hand-written: the Pareto mask is three lines of NumPy comparisons and the 2-D
+hypervolume a sweep over the sorted front; both *are* the lesson, written where a reader
+can follow them. moocore (``moocore.is_nondominated``, ``moocore.hypervolume``) and pymoo
+compute the same in any dimension, but they minimise by default (every call would need
+its objectives negated and its reference point mirrored) and would add a compiled
+dependency for two small functions of one notebook. The unit tests check both functions
+against a brute-force reference on random points.
+
 Examples
 --------
 >>> import numpy as np
@@ -38,6 +46,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+
+from mlsys_kit.params import (
+    ParameterError,
+    check_array,
+    check_float,
+    check_int,
+    check_same_length,
+    check_type,
+)
 
 __all__ = ["combine_scores", "top_k_outcomes", "pareto_front", "hypervolume_2d"]
 
@@ -69,7 +86,7 @@ def combine_scores(first: ArrayLike, second: ArrayLike, alpha: float) -> np.ndar
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         If ``alpha`` is not a number in ``[0, 1]``, the shapes differ, or a score
         is not finite.
 
@@ -77,20 +94,20 @@ def combine_scores(first: ArrayLike, second: ArrayLike, alpha: float) -> np.ndar
     --------
     >>> combine_scores([2.0, 0.0], [0.0, 2.0], alpha=0.75)
     array([1.5, 0.5])
-    >>> combine_scores([2.0, 0.0], [0.0, 2.0], alpha=1.5)
+    >>> combine_scores([2.0, 0.0], [0.0, 2.0], alpha=1.5)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: alpha must be a number in [0, 1]; got 1.5
+    mlsys_kit.params.ParameterError: combine_scores: alpha=1.5 is out of range: allowed ...
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float | np.number):
-        raise ValueError(f"alpha must be a number in [0, 1]; got {alpha!r}")
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be a number in [0, 1]; got {alpha!r}")
-    a = _finite_array("first", first)
-    b = _finite_array("second", second)
+    owner = "combine_scores"
+    alpha = check_float("alpha", alpha, min=0, max=1, owner=owner)
+    a = check_array("first", first, dtype=float, finite=True, owner=owner)
+    b = check_array("second", second, dtype=float, finite=True, owner=owner)
     if a.shape != b.shape:
-        raise ValueError(f"first and second must have the same shape; got {a.shape} and {b.shape}")
-    return float(alpha) * a + (1.0 - float(alpha)) * b
+        raise ParameterError(
+            f"{owner}: first and second must have the same shape; got {a.shape} and {b.shape}"
+        )
+    return alpha * a + (1.0 - alpha) * b
 
 
 def top_k_outcomes(scores: ArrayLike, outcomes: pd.DataFrame, k: int) -> pd.Series:
@@ -117,7 +134,7 @@ def top_k_outcomes(scores: ArrayLike, outcomes: pd.DataFrame, k: int) -> pd.Seri
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         If ``scores`` is not a finite 1-D array, its length differs from the
         number of rows of ``outcomes``, or ``k`` is not an integer in ``[1, n]``.
 
@@ -129,17 +146,11 @@ def top_k_outcomes(scores: ArrayLike, outcomes: pd.DataFrame, k: int) -> pd.Seri
     engagement    0.5
     dtype: float64
     """
-    s = _finite_array("scores", scores)
-    if s.ndim != 1:
-        raise ValueError(f"scores must be 1-D; got shape {s.shape}")
-    if not isinstance(outcomes, pd.DataFrame):
-        raise ValueError(f"outcomes must be a pandas DataFrame; got {type(outcomes).__name__}")
-    if len(outcomes) != len(s):
-        raise ValueError(
-            f"scores and outcomes must have the same length; got {len(s)} and {len(outcomes)}"
-        )
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= len(s):
-        raise ValueError(f"k must be an integer in [1, {len(s)}]; got {k!r}")
+    owner = "top_k_outcomes"
+    s = check_array("scores", scores, ndim=1, dtype=float, finite=True, owner=owner)
+    check_type("outcomes", outcomes, pd.DataFrame, owner=owner)
+    check_same_length(scores=s, outcomes=outcomes, owner=owner)
+    k = check_int("k", k, min=1, max=len(s), owner=owner)
     top = np.argsort(-s, kind="stable")[: int(k)]
     return outcomes.iloc[top].mean().astype(float)
 
@@ -165,7 +176,7 @@ def pareto_front(points: ArrayLike) -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         If ``points`` is not a non-empty 2-D array of finite numbers.
 
     Examples
@@ -173,7 +184,11 @@ def pareto_front(points: ArrayLike) -> np.ndarray:
     >>> pareto_front([[1, 3], [2, 2], [1, 1], [3, 1], [2, 2]])
     array([ True,  True, False,  True,  True])
     """
-    p = _points("points", points)
+    p = check_array(
+        "points", points, ndim=2, min_length=1, dtype=float, finite=True, owner="pareto_front"
+    )
+    if p.shape[1] == 0:
+        raise ParameterError("pareto_front: points must have at least one objective (column)")
     at_least = (p[:, None, :] >= p[None, :, :]).all(axis=2)  # [i, j]: i ≥ j everywhere
     better = (p[:, None, :] > p[None, :, :]).any(axis=2)  # [i, j]: i > j somewhere
     dominated = (at_least & better).any(axis=0)  # j is dominated by some i
@@ -205,7 +220,7 @@ def hypervolume_2d(points: ArrayLike, reference: Sequence[float]) -> float:
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         If ``points`` is not a non-empty ``(n, 2)`` array of finite numbers or
         ``reference`` is not two finite numbers.
 
@@ -218,12 +233,15 @@ def hypervolume_2d(points: ArrayLike, reference: Sequence[float]) -> float:
     >>> hypervolume_2d([[2, 1]], reference=(3, 0))  # does not beat the reference
     0.0
     """
-    p = _points("points", points)
+    owner = "hypervolume_2d"
+    p = check_array("points", points, ndim=2, min_length=1, dtype=float, finite=True, owner=owner)
     if p.shape[1] != 2:
-        raise ValueError(f"points must have 2 columns (two objectives); got shape {p.shape}")
-    ref = np.asarray(reference, dtype=float)
-    if ref.shape != (2,) or not np.isfinite(ref).all():
-        raise ValueError(f"reference must be two finite numbers; got {reference!r}")
+        raise ParameterError(
+            f"{owner}: points must have 2 columns (two objectives); got shape {p.shape}"
+        )
+    ref = check_array("reference", reference, ndim=1, dtype=float, finite=True, owner=owner)
+    if ref.shape != (2,):
+        raise ParameterError(f"{owner}: reference must be two finite numbers; got {reference!r}")
     p = p[(p > ref).all(axis=1)]
     if len(p) == 0:
         return 0.0
@@ -235,20 +253,3 @@ def hypervolume_2d(points: ArrayLike, reference: Sequence[float]) -> float:
             area += (x - ref[0]) * (y - covered_y)
             covered_y = y
     return float(area)
-
-
-def _finite_array(name: str, values: ArrayLike) -> np.ndarray:
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric; got {type(values).__name__}") from None
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} must be finite; it contains NaN or infinite values")
-    return array
-
-
-def _points(name: str, points: ArrayLike) -> np.ndarray:
-    p = _finite_array(name, points)
-    if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-D array (n points × d objectives)")
-    return p

@@ -16,6 +16,7 @@ from mlsys_kit.design.framing import (
     simulate_app_installs,
     top_k,
 )
+from mlsys_kit.params import ParameterError
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_choices_follow_the_true_utility() -> None:
     ],
 )
 def test_simulate_rejects_bad_arguments(kwargs, name) -> None:
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ParameterError, match=name):
         simulate_app_installs(**kwargs)
 
 
@@ -124,11 +125,13 @@ def test_pair_features_crosses(store) -> None:
 
 
 def test_pair_features_rejects_mismatched_or_wrong_inputs(store) -> None:
-    with pytest.raises(ValueError, match="users and apps"):
+    with pytest.raises(
+        ParameterError, match="pair_features: users and apps must have the same length"
+    ):
         pair_features(store.users.loc[[0, 1]], store.apps.loc[[0]])
-    with pytest.raises(ValueError, match="apps lacks"):
+    with pytest.raises(ParameterError, match="apps lacks"):
         pair_features(store.users.loc[[0]], store.apps.loc[[0]].drop(columns="price"))
-    with pytest.raises(ValueError, match="users must be a pandas DataFrame"):
+    with pytest.raises(ParameterError, match="pair_features: users must be a DataFrame"):
         pair_features(store.users.loc[[0]].to_numpy(), store.apps.loc[[0]])
 
 
@@ -148,11 +151,11 @@ def test_sample_negatives(store) -> None:
 
 
 def test_sample_negatives_rejects_bad_arguments(store) -> None:
-    with pytest.raises(ValueError, match="n_negatives"):
+    with pytest.raises(ParameterError, match="n_negatives"):
         sample_negatives(store.installs, store.apps, n_negatives=0)
-    with pytest.raises(ValueError, match="installs lacks"):
+    with pytest.raises(ParameterError, match="installs lacks"):
         sample_negatives(store.installs.drop(columns="week"), store.apps)
-    with pytest.raises(ValueError, match="fewer than two apps"):
+    with pytest.raises(ParameterError, match="fewer than two apps"):
         sample_negatives(store.installs, store.apps.head(1))
 
 
@@ -189,5 +192,5 @@ def test_random_scores_hit_at_rate_k_over_m() -> None:
     ],
 )
 def test_evaluation_rejects_bad_arguments(call, name) -> None:
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ParameterError, match=name):
         call()

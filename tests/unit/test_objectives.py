@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mlsys_kit.design.objectives import combine_scores, hypervolume_2d, pareto_front, top_k_outcomes
+from mlsys_kit.params import ParameterError
 
 # --- combine_scores -------------------------------------------------------------------------
 
@@ -37,19 +38,19 @@ def test_combining_targets_equals_the_combined_squared_loss() -> None:
 
 @pytest.mark.parametrize("alpha", [-0.1, 1.01, float("nan"), "0.5", None, True])
 def test_combine_scores_rejects_bad_alpha(alpha: object) -> None:
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(ParameterError, match="alpha"):
         combine_scores([1.0], [0.0], alpha)  # type: ignore[arg-type]
 
 
 def test_combine_scores_rejects_mismatched_shapes() -> None:
-    with pytest.raises(ValueError, match="first and second"):
+    with pytest.raises(ParameterError, match="first and second"):
         combine_scores([1.0, 2.0], [0.0], 0.5)
 
 
 def test_combine_scores_rejects_non_finite_scores() -> None:
-    with pytest.raises(ValueError, match="second"):
+    with pytest.raises(ParameterError, match="second"):
         combine_scores([1.0, 2.0], [0.0, np.inf], 0.5)
-    with pytest.raises(ValueError, match="first"):
+    with pytest.raises(ParameterError, match="first"):
         combine_scores(["a", "b"], [0.0, 1.0], 0.5)
 
 
@@ -86,18 +87,20 @@ def test_top_k_outcomes_ignores_the_outcomes_index(outcomes: pd.DataFrame) -> No
 
 @pytest.mark.parametrize("k", [0, 5, -1, 1.5, True])
 def test_top_k_outcomes_rejects_bad_k(outcomes: pd.DataFrame, k: object) -> None:
-    with pytest.raises(ValueError, match=r"k must be an integer in \[1, 4\]"):
+    with pytest.raises(ParameterError, match=r"top_k_outcomes: k(=| must be an integer)"):
         top_k_outcomes([1, 2, 3, 4], outcomes, k=k)  # type: ignore[arg-type]
 
 
 def test_top_k_outcomes_rejects_bad_scores_and_outcomes(outcomes: pd.DataFrame) -> None:
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(
+        ParameterError, match="top_k_outcomes: scores and outcomes must have the same length"
+    ):
         top_k_outcomes([1, 2, 3], outcomes, k=1)
-    with pytest.raises(ValueError, match="scores must be 1-D"):
+    with pytest.raises(ParameterError, match="top_k_outcomes: scores must have 1 dimension"):
         top_k_outcomes([[1, 2], [3, 4]], outcomes, k=1)
-    with pytest.raises(ValueError, match="scores must be finite"):
+    with pytest.raises(ParameterError, match="top_k_outcomes: scores must hold finite values"):
         top_k_outcomes([1, np.nan, 3, 4], outcomes, k=1)
-    with pytest.raises(ValueError, match="outcomes must be a pandas DataFrame"):
+    with pytest.raises(ParameterError, match="top_k_outcomes: outcomes must be a DataFrame"):
         top_k_outcomes([1, 2, 3, 4], outcomes.to_numpy(), k=1)  # type: ignore[arg-type]
 
 
@@ -130,7 +133,7 @@ def test_pareto_front_of_a_single_point() -> None:
 
 @pytest.mark.parametrize("bad", [[], [1.0, 2.0], [[1.0, np.nan]], [[]]])
 def test_pareto_front_rejects_bad_points(bad: object) -> None:
-    with pytest.raises(ValueError, match="points"):
+    with pytest.raises(ParameterError, match="points"):
         pareto_front(bad)  # type: ignore[arg-type]
 
 
@@ -168,11 +171,11 @@ def test_a_better_front_has_a_larger_hypervolume() -> None:
 
 
 def test_hypervolume_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="2 columns"):
+    with pytest.raises(ParameterError, match="2 columns"):
         hypervolume_2d([[1, 2, 3]], reference=(0, 0))
-    with pytest.raises(ValueError, match="reference"):
+    with pytest.raises(ParameterError, match="reference"):
         hypervolume_2d([[1, 2]], reference=(0, 0, 0))
-    with pytest.raises(ValueError, match="reference"):
+    with pytest.raises(ParameterError, match="reference"):
         hypervolume_2d([[1, 2]], reference=(0, np.nan))
-    with pytest.raises(ValueError, match="points"):
+    with pytest.raises(ParameterError, match="points"):
         hypervolume_2d([], reference=(0, 0))
