@@ -3,10 +3,15 @@
 Notebooks live in ``notebooks/NN-chapter-slug/MM-topic-slug.ipynb``: one folder
 per book chapter, one notebook per design decision. A notebook can be named by
 its path, by its short id ``"NN/MM"`` (``"08/03"``), or by its slug, with or
-without the number (``"03-detecting-shifts"``, ``"detecting-shifts"``). The
-parameters come from the cell tagged ``parameters`` (read with papermill's own
-parser, so they match what papermill injects); the claims come from the stored
-outputs of the committed, executed notebook.
+without the number (``"03-detecting-shifts"``, ``"detecting-shifts"``).
+
+* The parameters come from the cell tagged ``parameters`` (read with papermill's
+  own parser, so they match what papermill injects): names, defaults, descriptions.
+* What each parameter may be comes from the ``PARAMETERS`` dictionary of the setup
+  cell (see :mod:`mlsys_kit.params`), read from the source with :mod:`ast`, never
+  executed: only ``Int``, ``Float``, ``Choice`` and ``Bool`` with literal arguments.
+  A notebook without that dictionary has undeclared parameters (types only).
+* The claims come from the stored outputs of the committed, executed notebook.
 """
 
 from __future__ import annotations
@@ -21,16 +26,18 @@ from pathlib import Path
 from typing import Any
 
 from mlsys_kit.claims import Claim, claims_from_outputs
+from mlsys_kit.params import DECLARATIONS, Bool, Choice, Declaration, Float, Int, ParameterError
 
 __all__ = [
     "Notebook",
     "Parameter",
     "NotebookNotFound",
-    "ParameterValueError",
+    "InvalidDeclaration",
     "notebooks_dir",
     "discover",
     "find",
     "coerce_parameters",
+    "read_declarations",
     "CHAPTERS",
     "chapter_map",
 ]
@@ -59,22 +66,42 @@ class NotebookNotFound(LookupError):
     """No notebook matches the name given."""
 
 
-class ParameterValueError(ValueError):
-    """A parameter passed to a notebook is unknown or has the wrong type."""
+class InvalidDeclaration(ValueError):
+    """A notebook's ``PARAMETERS`` dictionary is not one the catalog can read.
+
+    A mistake in the notebook, not in the command: the message names the notebook and
+    what to write instead.
+    """
 
 
 @dataclass(frozen=True)
 class Parameter:
-    """A notebook parameter: its name, default value and description."""
+    """A notebook parameter: its name, default value, description and declaration.
+
+    ``declaration`` is the parameter's entry in the notebook's ``PARAMETERS``
+    (``Int(min=0)``, ``Choice("random", "time")``...), or ``None`` when the notebook
+    does not declare it: then only its type (that of the default) is known.
+    """
 
     name: str
     default: Any
     help: str
+    declaration: Declaration | None = None
 
     @property
     def type_name(self) -> str:
         """``int``, ``float``, ``str``, ``bool``, ``list``... (from the default)."""
         return type(self.default).__name__
+
+    def describe(self) -> str:
+        """The values allowed, as ``mlsys-kit list`` shows them.
+
+        The declaration's description (``"integer in [1, 5]"``) when there is one,
+        else the default's type.
+        """
+        if self.declaration is None:
+            return self.type_name
+        return self.declaration.describe()
 
 
 @dataclass(frozen=True)
@@ -110,8 +137,44 @@ class Notebook:
 
     @cached_property
     def parameters(self) -> dict[str, Parameter]:
-        """The parameters cell's names, defaults and descriptions, in order."""
-        return _parameters(self.path)
+        """The parameters cell's names, defaults, descriptions and declarations, in order."""
+        declared = self.declarations
+        return {
+            name: Parameter(param.name, param.default, param.help, declared.get(name))
+            for name, param in _parameters(self.path).items()
+        }
+
+    @cached_property
+    def declarations(self) -> dict[str, Declaration]:
+        """The notebook's ``PARAMETERS`` dictionary, read from its code without running it.
+
+        Empty when no code cell assigns ``PARAMETERS`` at its top level (the parameters
+        are then undeclared).
+
+        Raises
+        ------
+        InvalidDeclaration
+            When ``PARAMETERS`` is not a literal dictionary of ``Int``, ``Float``,
+            ``Choice`` and ``Bool`` calls with literal arguments, or is assigned twice.
+        """
+        found = None
+        for cell in self._nb.get("cells", []):
+            if cell.get("cell_type") != "code":
+                continue
+            for node in _statements(_source(cell)):
+                if _assigns_parameters(node):
+                    if found is not None:
+                        raise InvalidDeclaration(
+                            f"{self.id} {self.name}: PARAMETERS is assigned twice; "
+                            "declare every parameter once, in the setup cell"
+                        )
+                    found = node.value
+        if found is None:
+            return {}
+        try:
+            return read_declarations(found)
+        except InvalidDeclaration as exc:
+            raise InvalidDeclaration(f"{self.id} {self.name}: {exc}") from None
 
     @cached_property
     def claims(self) -> list[Claim]:
@@ -122,19 +185,16 @@ class Notebook:
     def modules(self) -> list[str]:
         """The ``mlsys_kit`` modules the notebook's code uses, e.g. ``["design.latency", "sim"]``.
 
-        Dotted below the package (``"monitoring.drift"``); names imported from the top
-        level count as the module that defines them.
+        Dotted below the package (``"monitoring.drift"``), read from the code's imports
+        and ``mlsys_kit.x.y`` attribute chains; names imported from the top level count
+        as the module that defines them. The setup, parameter and claim helpers
+        (``notebook``, ``params``, ``claims``) are left out: every notebook uses them.
         """
-        from mlsys_kit import _EXPORTS
-
-        code = "\n".join(
-            _source(cell) for cell in self._nb.get("cells", []) if cell.get("cell_type") == "code"
-        )
-        used = set(re.findall(r"\bmlsys_kit\.([\w.]*\w)", code))
-        imports = re.findall(r"from mlsys_kit import (?:\(([\w\s,]+)\)|([\w ,]+))", code)
-        for names in (grouped or plain for grouped, plain in imports):
-            for name in re.split(r"[\s,]+", names.strip()):
-                used.add(_EXPORTS[name].removeprefix("mlsys_kit.") if name in _EXPORTS else name)
+        used: set[str] = set()
+        for cell in self._nb.get("cells", []):
+            if cell.get("cell_type") == "code":
+                for statement in _statements(_source(cell)):
+                    used.update(_modules_used(statement))
         return sorted(used - {"notebook", "params", "claims"})
 
     def matches(self, ref: str) -> bool:
@@ -163,6 +223,179 @@ class Notebook:
 def _source(cell: dict[str, Any]) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
+
+
+def _statements(code: str) -> list[ast.stmt]:
+    """A cell's top-level statements; IPython magics and shell lines are skipped."""
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines()]
+    try:
+        return ast.parse("\n".join(lines)).body
+    except SyntaxError:
+        return []
+
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _is_module(dotted: str) -> bool:
+    """Whether ``mlsys_kit.<dotted>`` is a module or subpackage (by its file: no import)."""
+    path = _PACKAGE_DIR.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _longest_module(parts: list[str]) -> str | None:
+    for end in range(len(parts), 0, -1):
+        if _is_module(".".join(parts[:end])):
+            return ".".join(parts[:end])
+    return None
+
+
+def _attribute_chain(node: ast.Attribute) -> list[str] | None:
+    parts = []
+    current: ast.expr = node
+    while isinstance(current, ast.Attribute):
+        parts.append(current.attr)
+        current = current.value
+    if isinstance(current, ast.Name) and current.id == "mlsys_kit":
+        return parts[::-1]
+    return None
+
+
+def _modules_used(statement: ast.stmt) -> set[str]:
+    """The ``mlsys_kit`` modules one statement imports or reaches by attribute."""
+    from mlsys_kit import _EXPORTS
+
+    used = set()
+    inner: set[int] = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("mlsys_kit."):
+                    used.add(alias.name.removeprefix("mlsys_kit."))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "mlsys_kit":
+                for alias in node.names:
+                    if alias.name in _EXPORTS:
+                        used.add(_EXPORTS[alias.name].removeprefix("mlsys_kit."))
+                    elif _is_module(alias.name):
+                        used.add(alias.name)
+            elif node.module.startswith("mlsys_kit."):
+                base = node.module.removeprefix("mlsys_kit.")
+                for alias in node.names:
+                    submodule = f"{base}.{alias.name}"
+                    used.add(submodule if _is_module(submodule) else base)
+        elif isinstance(node, ast.Attribute) and id(node) not in inner:
+            chain = _attribute_chain(node)
+            module = _longest_module(chain) if chain else None
+            if module:
+                used.add(module)
+            # ast.walk visits the outer chain first: skip its parts (mlsys_kit.x of .x.y).
+            value = node.value
+            while isinstance(value, ast.Attribute):
+                inner.add(id(value))
+                value = value.value
+    return used
+
+
+def _assigns_parameters(node: ast.stmt) -> bool:
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == "PARAMETERS" for t in node.targets)
+    if isinstance(node, ast.AnnAssign):
+        target = node.target
+        return isinstance(target, ast.Name) and target.id == "PARAMETERS" and node.value is not None
+    return False
+
+
+def read_declarations(node: ast.expr | str) -> dict[str, Declaration]:
+    """Evaluate a ``PARAMETERS`` dictionary safely: only the four declarations, literal arguments.
+
+    Parameters
+    ----------
+    node : ast.expr or str
+        The dictionary's expression, as source text or parsed.
+
+    Returns
+    -------
+    dict of str to Declaration
+
+    Raises
+    ------
+    InvalidDeclaration
+        For anything but a dictionary of string keys to ``Int``, ``Float``, ``Choice``
+        or ``Bool`` calls whose arguments are literals (numbers, negative numbers,
+        strings, booleans, ``None``).
+
+    Examples
+    --------
+    >>> read_declarations('{"n": Int(min=1_000, max=50_000), "mode": Choice("a", "b")}')
+    {'n': Int(min=1000, max=50000), 'mode': Choice('a', 'b')}
+    >>> read_declarations('{"n": Int(min=N_MIN)}')
+    Traceback (most recent call last):
+    ...
+    mlsys_kit.kit.catalog.InvalidDeclaration: PARAMETERS['n']: argument min=N_MIN is not...
+    """
+    if isinstance(node, str):
+        try:
+            node = ast.parse(node, mode="eval").body
+        except SyntaxError as exc:
+            raise InvalidDeclaration(f"PARAMETERS is not valid Python: {exc}") from None
+    if not isinstance(node, ast.Dict):
+        raise InvalidDeclaration(
+            f"PARAMETERS must be a literal dictionary {{...}}; got {ast.unparse(node)!r}"
+        )
+    declarations: dict[str, Declaration] = {}
+    for key, value in zip(node.keys, node.values, strict=True):
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            shown = "**" + ast.unparse(value) if key is None else ast.unparse(key)
+            raise InvalidDeclaration(
+                f"PARAMETERS keys must be parameter names in quotes; got {shown}"
+            )
+        if key.value in declarations:
+            raise InvalidDeclaration(f"PARAMETERS declares {key.value!r} twice")
+        declarations[key.value] = _declaration(key.value, value)
+    return declarations
+
+
+def _declaration(name: str, node: ast.expr) -> Declaration:
+    where = f"PARAMETERS[{name!r}]"
+    allowed = ", ".join(DECLARATIONS)
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        raise InvalidDeclaration(f"{where} must be a call of {allowed}; got {ast.unparse(node)}")
+    kind = DECLARATIONS.get(node.func.id)
+    if kind is None:
+        raise InvalidDeclaration(
+            f"{where}: {node.func.id}(...) is not a declaration; use {allowed}"
+        )
+    args = [_literal(where, None, arg) for arg in node.args]
+    kwargs = {}
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            raise InvalidDeclaration(f"{where}: **{ast.unparse(keyword.value)} is not allowed")
+        kwargs[keyword.arg] = _literal(where, keyword.arg, keyword.value)
+    try:
+        return kind(*args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise InvalidDeclaration(f"{where}: {ast.unparse(node)} is not valid: {exc}") from None
+
+
+_LITERALS = (int, float, str, bool, type(None))
+
+
+def _literal(where: str, keyword: str | None, node: ast.expr) -> Any:
+    shown = f"{keyword}={ast.unparse(node)}" if keyword else ast.unparse(node)
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError):
+        value = _NOT_LITERAL
+    if not isinstance(value, _LITERALS):
+        raise InvalidDeclaration(
+            f"{where}: argument {shown} is not a literal; write the number, string or "
+            "boolean itself (the catalog reads declarations without running the notebook)"
+        )
+    return value
+
+
+_NOT_LITERAL = object()
 
 
 def _parameters(path: Path) -> dict[str, Parameter]:
@@ -285,12 +518,17 @@ def find(ref: str, notebooks: list[Notebook] | None = None) -> Notebook:
 
 
 def coerce_parameters(notebook: Notebook, raw: dict[str, str]) -> dict[str, Any]:
-    """Turn ``-p NAME VALUE`` strings into values of each parameter's default type.
+    """Turn ``-p NAME VALUE`` strings into checked values of each parameter.
+
+    A declared parameter is read as its declaration's type and checked against it
+    (``Int(min=1)`` refuses ``0``, ``Choice("a", "b")`` refuses ``"c"``); an
+    undeclared one is read as the type of its default.
 
     Parameters
     ----------
     notebook : Notebook
-        The notebook whose parameters cell defines names and types.
+        The notebook whose parameters cell defines names and defaults, and whose
+        ``PARAMETERS`` declares what each may be.
     raw : dict of str to str
         Parameter values as typed on the command line.
 
@@ -301,9 +539,11 @@ def coerce_parameters(notebook: Notebook, raw: dict[str, str]) -> dict[str, Any]
 
     Raises
     ------
-    ParameterValueError
-        For an unknown name (listing the notebook's parameters) or a value that
-        cannot be read as the parameter's type.
+    ParameterError
+        For an unknown name (listing the notebook's parameters), a value that cannot
+        be read as the parameter's type, or one that its declaration refuses.
+    InvalidDeclaration
+        When the notebook's ``PARAMETERS`` cannot be read.
     """
     known = notebook.parameters
     values = {}
@@ -312,11 +552,15 @@ def coerce_parameters(notebook: Notebook, raw: dict[str, str]) -> dict[str, Any]
             listed = ", ".join(known) or "none"
             close = difflib.get_close_matches(name, list(known), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ParameterValueError(
+            raise ParameterError(
                 f"{notebook.id} {notebook.name} has no parameter {name!r}.{hint} "
                 f"Its parameters: {listed}"
             )
-        values[name] = _coerce(notebook, known[name], text)
+        param = known[name]
+        value = _coerce(notebook, param, text)
+        if param.declaration is not None:
+            value = param.declaration.check(name, value, owner=notebook.id)
+        values[name] = value
     return values
 
 
@@ -324,12 +568,28 @@ _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
 
-def _coerce(notebook: Notebook, param: Parameter, text: str) -> Any:
-    kind = type(param.default)
+def _declared_kind(param: Parameter) -> type | None:
+    """The type a declaration reads its value as (None for a choice)."""
+    declaration = param.declaration
+    if isinstance(declaration, Int):
+        return int
+    if isinstance(declaration, Float):
+        return float
+    if isinstance(declaration, Bool):
+        return bool
+    if isinstance(declaration, Choice):
+        return None
+    return type(param.default)
 
-    def refuse(expected: str) -> ParameterValueError:
-        return ParameterValueError(
-            f"{notebook.id} parameter {param.name!r} takes {expected}; got {text!r}"
+
+def _coerce(notebook: Notebook, param: Parameter, text: str) -> Any:
+    if isinstance(param.declaration, Choice):
+        return _choice_value(param.declaration, text)
+    kind = _declared_kind(param)
+
+    def refuse(expected: str) -> ParameterError:
+        return ParameterError(
+            f"{notebook.id}: parameter {param.name!r} takes {expected}; got {text!r}"
         )
 
     if kind is bool:
@@ -345,7 +605,7 @@ def _coerce(notebook: Notebook, param: Parameter, text: str) -> Any:
             raise refuse("an integer") from None
     if kind is float:
         try:
-            return float(text)
+            return float(text.replace("_", ""))
         except ValueError:
             raise refuse("a number") from None
     if kind is str:
@@ -357,3 +617,14 @@ def _coerce(notebook: Notebook, param: Parameter, text: str) -> Any:
     if not isinstance(value, kind):
         raise refuse(f"a {kind.__name__}")
     return value
+
+
+def _choice_value(choice: Choice, text: str) -> Any:
+    """The option ``text`` names: the string itself, or a number or boolean written out."""
+    for option in choice.options:
+        if option == text or (not isinstance(option, str) and str(option) == text):
+            return option
+    try:
+        return ast.literal_eval(text)  # refused by the declaration's check, with its options
+    except (ValueError, SyntaxError):
+        return text

@@ -11,8 +11,9 @@ Examples
     mlsys-kit refresh notebooks/01-overview/01-research-vs-production.ipynb
 
 Everything a run needs is checked before any kernel starts: the notebooks exist,
-each ``-p`` names a parameter the notebook declares, and its value has the
-parameter's type.
+each ``-p`` names a parameter of the notebook, and its value is one the notebook's
+``PARAMETERS`` declaration allows (``mlsys-kit list`` shows what each allows; an
+undeclared parameter only needs the type of its default).
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ from typing import Any
 from mlsys_kit import __version__
 from mlsys_kit.kit.catalog import (
     CHAPTERS,
+    InvalidDeclaration,
     Notebook,
     NotebookNotFound,
-    ParameterValueError,
     chapter_map,
     coerce_parameters,
     discover,
     find,
 )
+from mlsys_kit.params import ParameterError
 
 __all__ = ["main"]
 
@@ -111,7 +113,7 @@ def _parameters_for(notebooks: list[Notebook], pairs: list[list[str]]) -> dict[s
         if not any(name in nb.parameters for nb in notebooks):
             if len(notebooks) == 1:
                 coerce_parameters(notebooks[0], {name: raw[name]})  # raises with a hint
-            raise ParameterValueError(
+            raise ParameterError(
                 f"no chosen notebook has a parameter {name!r}; see 'mlsys-kit list'"
             )
     for nb in notebooks:
@@ -137,12 +139,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"\nChapter {chapter}: {title}  ({nb.chapter_slug}/)")
         print(f"  {nb.id}  {nb.path.stem}  —  {nb.title}")
         options = [
-            (f"-p {param.name} {_format_default(param.default)}", param)
+            (f"-p {param.name} {_format_default(param.default)}", param.describe(), param.help)
             for param in nb.parameters.values()
         ]
-        width = max((len(option) for option, _ in options), default=0)
-        for option, param in options:
-            print(f"        {option:<{width}}  {param.type_name:<6} {param.help}")
+        width = max((len(option) for option, _, _ in options), default=0)
+        allowed = max((len(describe) for _, describe, _ in options), default=0)
+        for option, describe, help_ in options:
+            print(f"        {option:<{width}}  {describe:<{allowed}}  {help_}".rstrip())
         for claim in nb.claims:
             text = textwrap.shorten(claim.statement, 96, placeholder="…")
             print(f"        ✔ {text}")
@@ -269,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, NotebookNotFound, ParameterValueError) as exc:
+    except (UsageError, NotebookNotFound, ParameterError, InvalidDeclaration) as exc:
         print(f"mlsys-kit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,89 +1,45 @@
-"""The mlsys-kit command, on a small notebook tree made in a temporary folder."""
+"""The mlsys-kit command, on a small notebook tree made in a temporary folder.
+
+The tree (``notebook_tree`` in conftest.py): 01/01 declares its parameters, 02/01 does not.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from mlsys_kit.kit import catalog
 from mlsys_kit.kit.cli import main
 from mlsys_kit.kit.runner import strip_volatile_metadata
 
-PARAMETERS = 'seed = 0  # random seed\nn = 3  # how many things\nmode = "fast"  # "fast" or "slow"'
 
-
-def _write(path: Path, body: str, title: str = "# A tiny notebook") -> Path:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    params = new_code_cell(PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [new_markdown_cell(title), params, new_code_cell(body)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
-
-@pytest.fixture
-def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "notebooks"
-    _write(
-        root / "01-overview" / "01-tiny.ipynb",
-        'from mlsys_kit import claim\nclaim("n is positive", n, ">", 0, digits=0)',
-    )
-    _write(
-        root / "02-design" / "01-fails.ipynb",
-        'from mlsys_kit import claim\nclaim("n is huge", n, ">", 100, digits=0)',
-        title="# A notebook whose claim fails",
-    )
-    monkeypatch.setenv(catalog.NOTEBOOKS_ENV, str(root))
-    monkeypatch.chdir(tmp_path)
-    return root
-
-
-def test_discover_and_find_by_id_slug_and_path(tree: Path) -> None:
-    notebooks = catalog.discover()
-    assert [nb.id for nb in notebooks] == ["01/01", "02/01"]
-    tiny = notebooks[0]
-    for ref in ["01/01", "1/1", "tiny", "01-tiny", "01-overview/01-tiny", str(tiny.path)]:
-        assert catalog.find(ref).path == tiny.path, ref
-    assert tiny.title == "A tiny notebook"
-    assert tiny.parameters["n"].default == 3
-    assert tiny.parameters["n"].help == "how many things"
-
-
-def test_unknown_notebook_suggests_close_names(tree: Path) -> None:
-    with pytest.raises(catalog.NotebookNotFound, match="Did you mean.*tiny"):
-        catalog.find("tinny")
-
-
-def test_coerce_parameters_types_and_errors(tree: Path) -> None:
-    tiny = catalog.find("01/01")
-    assert catalog.coerce_parameters(tiny, {"n": "5", "mode": "slow"}) == {"n": 5, "mode": "slow"}
-    with pytest.raises(catalog.ParameterValueError, match="takes an integer; got 'five'"):
-        catalog.coerce_parameters(tiny, {"n": "five"})
-    with pytest.raises(catalog.ParameterValueError, match="no parameter 'nn'.*Did you mean 'n'"):
-        catalog.coerce_parameters(tiny, {"nn": "5"})
-
-
-def test_list_shows_chapters_parameters_and_defaults(
-    tree: Path, capsys: pytest.CaptureFixture[str]
+def test_list_shows_chapters_parameters_defaults_and_allowed_values(
+    notebook_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "Chapter 1: Overview of Machine Learning Systems" in out
-    assert "-p n 3" in out and "how many things" in out
+    lines = {" ".join(line.split()) for line in out.splitlines()}  # columns aligned
+    assert "-p n 3 integer in [1, 1,000] how many things" in lines
+    assert "-p mode 'fast' one of 'fast', 'slow' \"fast\" or \"slow\"" in lines
+    assert "-p alpha 0.05 number in [0.02, 0.1] false-alarm budget" in lines
+    assert "-p n 3 int how many things" in lines, "02/01 is undeclared: its type only"
+
+
+def test_list_reports_an_unreadable_declaration(
+    notebook_tree: Path, make_notebook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_notebook(
+        notebook_tree / "03-data" / "01-bad.ipynb", 'PARAMETERS = {"seed": Int(min=SEED_MIN)}'
+    )
+    assert main(["list", "03/01"]) == 2
+    err = capsys.readouterr().err
+    assert "03/01 03-data/01-bad: PARAMETERS['seed']: argument min=SEED_MIN is not a literal" in err
 
 
 def test_run_refuses_bad_requests_before_any_kernel_starts(
-    tree: Path, capsys: pytest.CaptureFixture[str]
+    notebook_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["run", "01/01", "-p", "n", "lots"]) == 2
     assert "takes an integer" in capsys.readouterr().err
@@ -92,14 +48,45 @@ def test_run_refuses_bad_requests_before_any_kernel_starts(
     assert main(["run", "01/01", "-p", "colour", "red"]) == 2
     assert "no parameter 'colour'" in capsys.readouterr().err
     assert main(["run"]) == 2
-    assert not (tree.parent / "runs").exists(), "nothing may start for a refused request"
+    assert not (notebook_tree.parent / "runs").exists(), "nothing may start for a refused request"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-p", "alpha", "7"], "01/01: alpha=7.0 is out of range: allowed 0.02 ≤ alpha ≤ 0.1"),
+        (["-p", "n", "0"], "01/01: n=0 is out of range: allowed 1 ≤ n ≤ 1,000"),
+        (["-p", "mode", "medium"], "mode='medium' is not allowed: choose one of 'fast', 'slow'"),
+    ],
+)
+def test_run_refuses_a_value_outside_the_declaration_before_any_kernel_starts(
+    notebook_tree: Path,
+    no_kernels: list[str],
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    out_dir = notebook_tree.parent / "refused"
+    assert main(["run", "01/01", *args, "--out", str(out_dir)]) == 2
+    assert message in capsys.readouterr().err
+    assert no_kernels == [], "papermill must not be called"
+    assert not out_dir.exists(), "no run folder for a refused request"
+
+
+def test_run_checks_a_parameter_against_every_chosen_notebook(
+    notebook_tree: Path, no_kernels: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 02/01 is undeclared and would take any integer; 01/01 declares n ≤ 1,000.
+    assert main(["run", "--all", "-p", "n", "5000"]) == 2
+    assert "01/01: n=5000 is out of range" in capsys.readouterr().err
+    assert no_kernels == []
 
 
 @pytest.mark.slow
 def test_run_executes_reports_claims_and_keeps_every_result(
-    tree: Path, capsys: pytest.CaptureFixture[str]
+    notebook_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out_dir = tree.parent / "run1"
+    out_dir = notebook_tree.parent / "run1"
     status = main(["run", "--all", "-p", "n", "7", "--out", str(out_dir)])
     assert status == 1, "a failed claim makes the run fail"
     out = capsys.readouterr().out
@@ -112,9 +99,9 @@ def test_run_executes_reports_claims_and_keeps_every_result(
 
 
 @pytest.mark.slow
-def test_refresh_writes_back_only_on_success(tree: Path) -> None:
-    tiny = tree / "01-overview" / "01-tiny.ipynb"
-    fails = tree / "02-design" / "01-fails.ipynb"
+def test_refresh_writes_back_only_on_success(notebook_tree: Path) -> None:
+    tiny = notebook_tree / "01-overview" / "01-tiny.ipynb"
+    fails = notebook_tree / "02-design" / "01-fails.ipynb"
     before = fails.read_bytes()
     assert main(["refresh", "01/01", "02/01"]) == 1
     assert fails.read_bytes() == before, "a failing notebook is left untouched"
