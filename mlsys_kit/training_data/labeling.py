@@ -37,6 +37,15 @@ This module works on label *records* (who labelled what, when), the way a labell
 exports them; :mod:`mlsys_kit.training_data.weak_supervision` works on the label matrix of labeling
 functions and learns their accuracies without any ground truth (Dawid–Skene).
 
+Two majority votes, on purpose: :func:`majority_vote` here gives *every* item a label (the
+labels were paid for, and a training row needs one), so a tie is broken at random, with
+``seed``; :func:`mlsys_kit.training_data.weak_supervision.lf_majority_vote` leaves a row
+unlabelled (``ABSTAIN``) on a tie, as Snorkel's ``MajorityLabelVoter`` does by default, since
+a weak label that is a coin flip is better dropped. Both are a plurality vote (the mode of the
+item's labels; the tests check them against :func:`scipy.stats.mode` where there is no tie).
+Libraries ruled out for the weighted vote: crowd-kit's ``Wawa`` and ``MajorityVote`` take
+skills it estimates itself, not known accuracies, and crowd-kit requires ``transformers``.
+
 Examples
 --------
 >>> import pandas as pd
@@ -53,13 +62,21 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_float,
+    check_int,
+    check_type,
+    make_rng,
+)
 
 __all__ = [
     "RECORD_COLUMNS",
@@ -83,57 +100,63 @@ _EPS = 1e-3
 
 
 # --------------------------------------------------------------------------------------------
-# Validation helpers
+# Arguments (checked with mlsys_kit.params; these compose its checks for label tables)
 # --------------------------------------------------------------------------------------------
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}; got {value!r}")
-    return int(value)
-
-
-def _check_accuracy(name: str, value: object) -> float:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not 0 <= value <= 1:
-        raise ValueError(f"the accuracy of {name} must be a number in [0, 1]; got {value!r}")
-    return float(value)
-
-
-def _check_accuracies(accuracies: object) -> dict[str, float]:
+def _accuracy_map(accuracies: object, owner: str) -> dict[str, float]:
+    """Annotator name to accuracy in [0, 1], refusing anything else with a ParameterError."""
+    if isinstance(accuracies, pd.Series):
+        accuracies = accuracies.to_dict()
     if not isinstance(accuracies, Mapping) or not accuracies:
-        raise ValueError(
-            "accuracies must be a non-empty mapping {annotator name: accuracy in [0, 1]}; "
-            f"got {accuracies!r}"
+        raise ParameterError(
+            f"{owner}: accuracies must be a non-empty mapping {{annotator name: accuracy in "
+            f"[0, 1]}}; got {accuracies!r}"
         )
-    return {str(name): _check_accuracy(repr(name), a) for name, a in accuracies.items()}
+    return {
+        str(name): check_float(f"the accuracy of {name!r}", a, min=0, max=1, owner=owner)
+        for name, a in accuracies.items()
+    }
 
 
-def _check_records(records: object, needed: Iterable[str] = ("item_id", "label", "annotator")):
-    if not isinstance(records, pd.DataFrame):
-        raise TypeError(f"records must be a pandas DataFrame; got {type(records).__name__}")
+def _label_records(
+    records: object,
+    owner: str,
+    needed: Iterable[str] = ("item_id", "label", "annotator"),
+) -> pd.DataFrame:
+    """``records`` if it is a non-empty table of label records without missing labels."""
+    check_type("records", records, pd.DataFrame, owner=owner)
     missing = [c for c in needed if c not in records.columns]
     if missing:
-        raise ValueError(
-            f"records lack the column(s) {missing}; label records need {list(RECORD_COLUMNS)}"
+        raise ParameterError(
+            f"{owner}: records lack the column(s) {missing}; label records need "
+            f"{list(RECORD_COLUMNS)}"
         )
     if records.empty:
-        raise ValueError("records is empty: there is no label to aggregate")
+        raise ParameterError(f"{owner}: records is empty: there is no label to aggregate")
     if records["label"].isna().any():
-        raise ValueError("records has missing labels; drop them or give every record a label")
+        raise ParameterError(
+            f"{owner}: records has missing labels; drop them or give every record a label"
+        )
     return records
 
 
-def _classes(records: pd.DataFrame, classes: Sequence[Any] | None) -> list[Any]:
-    seen = pd.unique(records["label"])
+def _class_list(
+    classes: Sequence[Any] | None, owner: str, seen: Sequence[Any], what: str
+) -> list[Any]:
+    """The possible labels: ``classes`` (≥ 2 distinct, covering ``seen``) or sorted ``seen``."""
     if classes is None:
-        return sorted(seen.tolist())
+        return sorted(pd.unique(pd.Series(seen)).tolist())
     options = list(classes)
     if len(options) < 2 or len(set(options)) != len(options):
-        raise ValueError(f"classes must list at least two distinct labels; got {options!r}")
-    unknown = sorted(set(seen.tolist()) - set(options), key=str)
+        raise ParameterError(
+            f"{owner}: classes must list at least two distinct labels; got {options!r}"
+        )
+    unknown = sorted(set(pd.unique(pd.Series(seen)).tolist()) - set(options), key=str)
     if unknown:
-        raise ValueError(f"records hold label(s) {unknown} that are not in classes {options!r}")
+        raise ParameterError(
+            f"{owner}: {what} hold label(s) {unknown} that are not in classes {options!r}"
+        )
     return options
 
 
@@ -150,7 +173,7 @@ def simulate_annotations(
     classes: Sequence[Any] | None = None,
     labels_per_day: int = 500,
     source: str = "hand",
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> pd.DataFrame:
     """Simulate annotators of known accuracy labelling items: one record per label.
 
@@ -174,7 +197,7 @@ def simulate_annotations(
         Labels each annotator gives per working day; sets the ``day`` column.
     source : str, default "hand"
         The ``source`` recorded on every label (e.g. ``"gold"`` for gold items).
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seed of the annotator draws and the errors.
 
     Returns
@@ -185,7 +208,7 @@ def simulate_annotations(
 
     Raises
     ------
-    ValueError
+    ParameterError
         Bad ``truth``, accuracies, ``labels_per_item``, ``classes`` or ``labels_per_day``;
         the message says what is allowed.
 
@@ -199,31 +222,31 @@ def simulate_annotations(
     >>> simulate_annotations(truth, {"good": 0.9}, labels_per_item=2)
     Traceback (most recent call last):
     ...
-    ValueError: labels_per_item must be between 1 and the number of annotators (1); got 2
+    mlsys_kit.params.ParameterError: simulate_annotations: labels_per_item must be ... (1); got 2
     """
-    if not isinstance(truth, pd.Series):
-        raise TypeError(f"truth must be a pandas Series of labels; got {type(truth).__name__}")
+    owner = "simulate_annotations"
+    check_type("truth", truth, pd.Series, owner=owner)
     if truth.empty or truth.isna().any():
-        raise ValueError("truth must hold at least one label and no missing values")
+        raise ParameterError(f"{owner}: truth must hold at least one label and no missing values")
     if not truth.index.is_unique:
-        raise ValueError("truth's index gives the item ids: it must be unique")
-    acc = _check_accuracies(accuracies)
+        raise ParameterError(f"{owner}: truth's index gives the item ids: it must be unique")
+    acc = _accuracy_map(accuracies, owner)
     names = list(acc)
     k = len(names) if labels_per_item is None else labels_per_item
-    if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= len(names):
-        raise ValueError(
-            f"labels_per_item must be between 1 and the number of annotators ({len(names)}); "
-            f"got {labels_per_item!r}"
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= len(names):
+        raise ParameterError(
+            f"{owner}: labels_per_item must be between 1 and the number of annotators "
+            f"({len(names)}); got {labels_per_item!r}"
         )
-    per_day = _check_int("labels_per_day", labels_per_day, 1)
-    options = sorted(pd.unique(truth).tolist()) if classes is None else list(classes)
-    if len(options) < 2 or len(set(options)) != len(options):
-        raise ValueError(f"classes must list at least two distinct labels; got {options!r}")
+    per_day = check_int("labels_per_day", labels_per_day, min=1, owner=owner)
+    options = _class_list(classes, owner, truth.to_numpy(), "truth")
+    if classes is None and len(options) < 2:
+        raise ParameterError(
+            f"{owner}: classes must list at least two distinct labels; got {options!r}"
+        )
     true_code = pd.Index(options).get_indexer(truth.to_numpy())
-    if (true_code < 0).any():
-        raise ValueError(f"truth holds labels that are not in classes {options!r}")
     n, n_classes = len(truth), len(options)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, owner=owner)
 
     # Each item picks k distinct annotators: the k smallest of random keys.
     who = np.argsort(rng.random((n, len(names))), axis=1)[:, :k]
@@ -280,7 +303,7 @@ def estimate_accuracies(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``records`` lacks columns, no record is of a gold item, or arguments are bad.
 
     Examples
@@ -292,21 +315,27 @@ def estimate_accuracies(
     >>> estimate_accuracies(records, pd.Series([1, 0, 1]), prior=0).to_dict()
     {'a': 1.0, 'b': 0.3333333333333333}
     """
-    _check_records(records)
+    owner = "estimate_accuracies"
+    _label_records(records, owner)
     if not isinstance(gold, pd.Series) or gold.empty:
-        raise ValueError("gold must be a non-empty pandas Series of known labels by item_id")
-    k = _check_int("n_classes", n_classes, 2)
-    if isinstance(prior, bool) or not isinstance(prior, Real) or not 0 <= prior < math.inf:
-        raise ValueError(f"prior must be a finite number ≥ 0; got {prior!r}")
+        raise ParameterError(
+            f"{owner}: gold must be a non-empty pandas Series of known labels by item_id"
+        )
+    k = check_int("n_classes", n_classes, min=2, owner=owner)
+    prior = check_float("prior", prior, min=0, owner=owner)
     on_gold = records[records["item_id"].isin(gold.index)]
     if on_gold.empty:
-        raise ValueError("no record labels a gold item: give gold items to the annotators too")
+        raise ParameterError(
+            f"{owner}: no record labels a gold item: give gold items to the annotators too"
+        )
     hit = on_gold["label"].to_numpy() == gold.loc[on_gold["item_id"]].to_numpy()
     stats = pd.DataFrame({"annotator": on_gold["annotator"].to_numpy(), "hit": hit})
     grouped = stats.groupby("annotator", sort=False)["hit"].agg(["sum", "size"])
     grouped = grouped.reindex(pd.unique(records["annotator"]), fill_value=0)
     if prior == 0 and (grouped["size"] == 0).any():
-        raise ValueError("with prior=0 every annotator needs gold labels; use prior > 0")
+        raise ParameterError(
+            f"{owner}: with prior=0 every annotator needs gold labels; use prior > 0"
+        )
     estimate = (grouped["sum"] + prior) / (grouped["size"] + k * prior)
     return estimate.astype(float).rename("estimated accuracy").rename_axis("annotator")
 
@@ -334,8 +363,8 @@ def log_odds_weights(accuracies: Mapping[str, float] | pd.Series, *, n_classes: 
     >>> log_odds_weights({"expert": 0.9, "novice": 0.6, "guesser": 0.5}).round(2).to_dict()
     {'expert': 2.2, 'novice': 0.41, 'guesser': 0.0}
     """
-    acc = _check_accuracies(dict(accuracies))
-    k = _check_int("n_classes", n_classes, 2)
+    acc = _accuracy_map(accuracies, "log_odds_weights")
+    k = check_int("n_classes", n_classes, min=2, owner="log_odds_weights")
     a = np.clip(np.array(list(acc.values())), _EPS, 1 - _EPS)
     weights = np.log((k - 1) * a / (1 - a))
     return pd.Series(weights, index=pd.Index(list(acc), name="annotator"), name="weight")
@@ -346,9 +375,9 @@ def _aggregate(
     weights: pd.Series,
     classes: list[Any],
     method: str,
-    seed: int,
+    rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """Winning label per item by summed weights; ties broken at random."""
+    """Winning label per item by summed weights; ties broken at random (uniformly)."""
     w = records["annotator"].map(weights).to_numpy(dtype=float)
     item_codes, items = pd.factorize(records["item_id"], sort=True)
     label_codes = pd.Index(classes).get_indexer(records["label"].to_numpy())
@@ -358,7 +387,6 @@ def _aggregate(
     np.add.at(counts, (item_codes, label_codes), 1)
     best = scores.max(axis=1, keepdims=True)
     tied = np.isclose(scores, best, rtol=0, atol=1e-9)
-    rng = np.random.default_rng(seed)
     winner = np.argmax(tied * (1 + rng.random(scores.shape)), axis=1)
     n_labels = counts.sum(axis=1)
     names = (
@@ -379,9 +407,15 @@ def _aggregate(
 
 
 def majority_vote(
-    records: pd.DataFrame, *, classes: Sequence[Any] | None = None, seed: int = 0
+    records: pd.DataFrame, *, classes: Sequence[Any] | None = None, seed: Seed = 0
 ) -> pd.DataFrame:
     """One label per item: the label most annotators gave (ties broken at random).
+
+    The plurality vote (the mode of each item's labels). **Ties:** when several labels get
+    the most votes, one of them is drawn uniformly at random (reproducibly, from ``seed``),
+    so that every labelled item gets a label. (The label matrix of labeling functions has
+    its own vote, :func:`mlsys_kit.training_data.weak_supervision.lf_majority_vote`, which
+    abstains on a tie instead.)
 
     Parameters
     ----------
@@ -389,7 +423,7 @@ def majority_vote(
         Label records with ``item_id``, ``label`` and ``annotator``.
     classes : sequence, optional
         The possible labels; the distinct labels of ``records`` by default.
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seed of the tie breaks.
 
     Returns
@@ -401,7 +435,7 @@ def majority_vote(
 
     Raises
     ------
-    ValueError, TypeError
+    ParameterError
         If ``records`` is not a table of label records.
 
     Examples
@@ -410,16 +444,18 @@ def majority_vote(
     ...     {"item_id": [7, 7, 7, 8], "label": ["cat", "dog", "cat", "dog"],
     ...      "annotator": ["a", "b", "c", "a"]}
     ... )
-    >>> majority_vote(records)[["label", "n_labels", "agreement", "annotators"]]
-            label  n_labels  agreement annotators
-    item_id
-    7         cat         3   0.666667      a,b,c
-    8         dog         1   1.000000          a
+    >>> votes = majority_vote(records)
+    >>> votes["label"].to_dict(), votes["n_labels"].to_dict()
+    ({7: 'cat', 8: 'dog'}, {7: 3, 8: 1})
+    >>> votes["agreement"].round(3).tolist(), votes["annotators"].tolist()
+    ([0.667, 1.0], ['a,b,c', 'a'])
     """
-    _check_records(records)
-    options = _classes(records, classes)
+    owner = "majority_vote"
+    _label_records(records, owner)
+    options = _class_list(classes, owner, records["label"].to_numpy(), "records")
+    rng = make_rng(seed, owner=owner)
     weights = pd.Series(1.0, index=pd.unique(records["annotator"]))
-    return _aggregate(records, weights, options, "majority vote", seed)
+    return _aggregate(records, weights, options, "majority vote", rng)
 
 
 def weighted_vote(
@@ -427,7 +463,7 @@ def weighted_vote(
     accuracies: Mapping[str, float] | pd.Series,
     *,
     classes: Sequence[Any] | None = None,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> pd.DataFrame:
     """One label per item: votes weighted by each annotator's log-odds of being right.
 
@@ -445,8 +481,9 @@ def weighted_vote(
     classes : sequence, optional
         The possible labels; the distinct labels of ``records`` by default. Give them when
         ``records`` may not show every class.
-    seed : int, default 0
-        Seed of the tie breaks.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the tie breaks (ties of summed weights are broken at random, as in
+        :func:`majority_vote`).
 
     Returns
     -------
@@ -455,7 +492,7 @@ def weighted_vote(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If an annotator of ``records`` has no accuracy, or the inputs are bad.
 
     Examples
@@ -468,14 +505,16 @@ def weighted_vote(
     >>> majority_vote(records)["label"].tolist()
     [0]
     """
-    _check_records(records)
-    options = _classes(records, classes)
-    acc = dict(accuracies)
-    missing = sorted(set(records["annotator"].astype(str)) - set(map(str, acc)))
+    owner = "weighted_vote"
+    _label_records(records, owner)
+    options = _class_list(classes, owner, records["label"].to_numpy(), "records")
+    acc = _accuracy_map(accuracies, owner)
+    missing = sorted(set(records["annotator"].astype(str)) - set(acc))
     if missing:
-        raise ValueError(f"accuracies has no value for annotator(s) {missing}")
+        raise ParameterError(f"{owner}: accuracies has no value for annotator(s) {missing}")
+    rng = make_rng(seed, owner=owner)
     weights = log_odds_weights(acc, n_classes=len(options))
-    return _aggregate(records, weights, options, "weighted vote", seed)
+    return _aggregate(records, weights, options, "weighted vote", rng)
 
 
 # --------------------------------------------------------------------------------------------
@@ -483,15 +522,17 @@ def weighted_vote(
 # --------------------------------------------------------------------------------------------
 
 
-def _check_time_columns(events: object, columns: Sequence[str]) -> pd.DataFrame:
-    if not isinstance(events, pd.DataFrame):
-        raise TypeError(f"events must be a pandas DataFrame; got {type(events).__name__}")
+def _event_times(events: object, columns: Sequence[str], owner: str) -> pd.DataFrame:
+    """``events`` if it is a DataFrame whose ``columns`` hold date-times."""
+    check_type("events", events, pd.DataFrame, owner=owner)
     missing = [c for c in columns if c not in events.columns]
     if missing:
-        raise ValueError(f"events lack the column(s) {missing}")
+        raise ParameterError(f"{owner}: events lack the column(s) {missing}")
     for column in columns:
         if not pd.api.types.is_datetime64_any_dtype(events[column]):
-            raise ValueError(f"column {column!r} must hold date-times; got {events[column].dtype}")
+            raise ParameterError(
+                f"{owner}: column {column!r} must hold date-times; got {events[column].dtype}"
+            )
     return events
 
 
@@ -518,7 +559,7 @@ def label_delays(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If a column is missing or does not hold date-times, or a label precedes its event.
 
     Examples
@@ -530,10 +571,12 @@ def label_delays(
     >>> label_delays(events).tolist()
     [3.0, 0.5]
     """
-    _check_time_columns(events, (event_time, label_time))
+    _event_times(events, (event_time, label_time), "label_delays")
     delay = (events[label_time] - events[event_time]).dt.total_seconds() / _SECONDS_PER_DAY
     if (delay < 0).any():
-        raise ValueError(f"some {label_time!r} values precede their {event_time!r}")
+        raise ParameterError(
+            f"label_delays: some {label_time!r} values precede their {event_time!r}"
+        )
     return delay.rename("label delay (days)")
 
 
@@ -557,12 +600,16 @@ def time_to_share(delays: pd.Series | Sequence[float], shares: Sequence[float] =
     >>> time_to_share([1, 2, 3, 4, 10], shares=[0.5, 1.0]).to_dict()
     {0.5: 3.0, 1.0: 10.0}
     """
-    values = np.asarray(delays, dtype=float)
-    if values.ndim != 1 or values.size == 0 or not np.isfinite(values).all() or (values < 0).any():
-        raise ValueError("delays must be a non-empty 1-D sequence of finite, non-negative days")
-    wanted = [float(s) for s in shares]
-    if not wanted or not all(0 < s <= 1 for s in wanted):
-        raise ValueError(f"shares must be numbers in (0, 1]; got {list(shares)!r}")
+    owner = "time_to_share"
+    values = check_array("delays", delays, ndim=1, min_length=1, dtype=float, owner=owner)
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ParameterError(
+            f"{owner}: delays must be a non-empty 1-D sequence of finite, non-negative days"
+        )
+    wanted = [
+        check_float("share", s, min=0, max=1, open_min=True, owner=owner)
+        for s in check_array("shares", shares, ndim=1, min_length=1, owner=owner).tolist()
+    ]
     days = np.quantile(values, wanted, method="inverted_cdf")
     return pd.Series(days, index=pd.Index(wanted, name="share"), name="days until share arrived")
 
@@ -602,7 +649,7 @@ def window_labels(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``window_days`` is not a positive number or a column is missing or mistyped.
 
     Examples
@@ -616,12 +663,13 @@ def window_labels(
     1  False  no chargeback in 7 d    False
     2  False  no chargeback in 7 d     True
     """
-    ok = isinstance(window_days, Real) and not isinstance(window_days, bool)
-    if not ok or not math.isfinite(window_days) or window_days <= 0:
-        raise ValueError(f"window_days must be a positive number of days; got {window_days!r}")
+    owner = "window_labels"
+    check_float("window_days", window_days, min=0, open_min=True, owner=owner)
     delay = label_delays(events, event_time=event_time, label_time=label_time)
     if positive not in events.columns or not pd.api.types.is_bool_dtype(events[positive]):
-        raise ValueError(f"events need a boolean column {positive!r} (the true outcome)")
+        raise ParameterError(
+            f"{owner}: events need a boolean column {positive!r} (the true outcome)"
+        )
     truth = events[positive].to_numpy()
     caught = truth & (delay.to_numpy() <= window_days)
     window = pd.Timedelta(days=float(window_days))

@@ -13,18 +13,37 @@ votes into one label per row, and an ordinary model (the *end model*) is trained
                                or a known class stops with an error naming the LF and the row
 :func:`lf_summary`             coverage, overlap and conflict of each LF (and its accuracy when
                                the true labels are known), as Snorkel's ``LFAnalysis`` reports
-:func:`majority_vote`          the simplest label model: the most frequent vote, ties abstain
+:func:`lf_majority_vote`       the simplest label model: the most frequent vote, ties abstain
 :class:`DawidSkene`            a probabilistic label model: each LF's confusion matrix and the
                                class prior, learned from the votes alone by EM
 =============================  ================================================================
 
-Why hand-written: Snorkel, the reference library, has not been released since 2024 and pulls
-in PyTorch for its label model. The Dawid–Skene model (Dawid & Skene, 1979, the classic model
-of several noisy annotators) fits in forty lines of NumPy and is the lesson: a label model
-learns *how much to trust each labeling function* without any ground truth, from the way the
-functions agree and disagree. Like Snorkel's label model, it treats *abstaining* as an
-observed response whose rate may depend on the class: a function that only ever votes
-"high income" says something when it stays silent too.
+Why the label model is hand-written, and which libraries were ruled out:
+
+- **Snorkel** (``snorkel``, the reference library of the book's section): its last release,
+  0.10.0, dates from February 2024, before NumPy 2 and pandas 3, and it requires PyTorch and
+  TensorBoard (``torch``, ``tensorboard`` in its requirements) for its ``LabelModel``; it is
+  not part of this project's stack, and a deep-learning framework for a small EM would
+  dwarf the kit.
+- **crowd-kit** (``crowd-kit`` 1.4.2, Toloka's crowdsourcing aggregators, which has a
+  ``DawidSkene``): it requires ``transformers`` (and ``nltk``, ``pyarrow``) even for its
+  classical aggregators, and it works on (task, worker, label) rows, where an abstain can
+  only be a *missing* row: its confusion matrices are ``K × K``, so an abstain carries no
+  information. Here, as in Snorkel's label model, abstaining is an observed response.
+
+The Dawid–Skene model (Dawid & Skene, 1979, the classic model of several noisy annotators)
+fits in forty lines of NumPy and SciPy (:func:`scipy.special.logsumexp` for the evidence,
+:func:`scipy.special.softmax` for the posterior) and is the lesson: a label model learns *how
+much to trust each labeling function* without any ground truth, from the way the functions
+agree and disagree. It treats *abstaining* as an observed response whose rate may depend on
+the class: a function that only ever votes "high income" says something when it stays
+silent too.
+
+:func:`lf_majority_vote` is the plurality vote of the label matrix (the mode of each row's
+votes, as :func:`scipy.stats.mode` would give ignoring abstains); unlike
+:func:`mlsys_kit.training_data.labeling.majority_vote`, which must label every hand-labelled
+item and breaks ties at random, it **abstains on a tie**, as Snorkel's
+``MajorityLabelVoter`` does by default: a weak label that is a coin flip is better dropped.
 
 Examples
 --------
@@ -37,19 +56,22 @@ Examples
 >>> L = apply_lfs([large_amount, known_device], data, n_classes=2)
 >>> L.tolist()
 [[-1, 0], [1, -1], [-1, -1], [1, 0]]
->>> majority_vote(L, n_classes=2).tolist()
+>>> lf_majority_vote(L, n_classes=2).tolist()
 [0, 1, -1, -1]
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import logsumexp, softmax
+from sklearn.exceptions import NotFittedError
+
+from mlsys_kit.params import ParameterError, check_array, check_float, check_int, check_type
 
 __all__ = [
     "ABSTAIN",
@@ -57,7 +79,7 @@ __all__ = [
     "apply_lfs",
     "lf_summary",
     "coverage",
-    "majority_vote",
+    "lf_majority_vote",
     "DawidSkene",
 ]
 
@@ -65,14 +87,12 @@ __all__ = [
 ABSTAIN = -1
 
 
-class LabelingFunctionError(ValueError):
-    """A labeling function returned something that is neither ``ABSTAIN`` nor a known class."""
+class LabelingFunctionError(ParameterError):
+    """A labeling function returned something that is neither ``ABSTAIN`` nor a known class.
 
-
-def _check_n_classes(n_classes: object) -> int:
-    if isinstance(n_classes, bool) or not isinstance(n_classes, Integral) or n_classes < 2:
-        raise ValueError(f"n_classes must be an integer ≥ 2; got {n_classes!r}")
-    return int(n_classes)
+    A :class:`~mlsys_kit.params.ParameterError` (hence a ``ValueError``): the function given
+    in ``lfs`` does not do what a labeling function must.
+    """
 
 
 def _allowed(n_classes: int) -> str:
@@ -109,8 +129,9 @@ def apply_lfs(
     LabelingFunctionError
         When a function returns anything else (``None``, a bool, an unknown class, a
         string): the message names the function, the row and the allowed values.
-    ValueError
-        When ``lfs`` is empty, holds a non-callable or two functions with one name.
+    ParameterError
+        When ``lfs`` is empty, holds a non-callable or two functions with one name, or
+        ``data`` is not a DataFrame.
 
     Examples
     --------
@@ -120,19 +141,21 @@ def apply_lfs(
     >>> apply_lfs([part_time], data, n_classes=2).ravel().tolist()
     [0, -1, -1]
     """
-    n_classes = _check_n_classes(n_classes)
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    owner = "apply_lfs"
+    n_classes = check_int("n_classes", n_classes, min=2, owner=owner)
+    check_type("data", data, pd.DataFrame, owner=owner)
     lfs = list(lfs)
     if not lfs:
-        raise ValueError("lfs is empty: pass at least one labeling function")
+        raise ParameterError(f"{owner}: lfs is empty: pass at least one labeling function")
     for lf in lfs:
         if not callable(lf):
-            raise ValueError(f"every labeling function must be callable; got {lf!r}")
+            raise ParameterError(f"{owner}: every labeling function must be callable; got {lf!r}")
     names = [_lf_name(lf) for lf in lfs]
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
-        raise ValueError(f"labeling functions need distinct names; repeated: {duplicated}")
+        raise ParameterError(
+            f"{owner}: labeling functions need distinct names; repeated: {duplicated}"
+        )
 
     rows = list(data.itertuples(index=False))
     L = np.empty((len(rows), len(lfs)), dtype=np.int64)
@@ -155,21 +178,24 @@ def apply_lfs(
     return L
 
 
-def _check_matrix(L: object, n_classes: int | None = None) -> np.ndarray:
-    array = np.asarray(L)
-    if array.ndim != 2 or array.shape[1] == 0:
-        raise ValueError(
-            f"L must be a 2-D label matrix (rows × labeling functions); got {array.shape}"
+def _label_matrix(L: object, owner: str, n_classes: int | None = None) -> np.ndarray:
+    """``L`` as an int64 label matrix, refusing any cell that is not a vote."""
+    array = check_array("L", L, ndim=2, owner=owner)
+    if array.shape[1] == 0:
+        raise ParameterError(
+            f"{owner}: L must be a 2-D label matrix (rows × labeling functions); got {array.shape}"
         )
     if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"L must hold integer votes; got dtype {array.dtype}")
+        raise ParameterError(f"{owner}: L must hold integer votes; got dtype {array.dtype}")
     low = ABSTAIN
     high = None if n_classes is None else n_classes - 1
     bad = (array < low) | (array > high) if high is not None else array < low
     if bad.any():
         i, j = np.argwhere(bad)[0]
         allowed = _allowed(n_classes) if n_classes is not None else f"ABSTAIN ({ABSTAIN}) or ≥ 0"
-        raise ValueError(f"L[{i}, {j}] = {array[i, j]} is not a vote: allowed {allowed}")
+        raise ParameterError(
+            f"{owner}: L[{i}, {j}] = {array[i, j]} is not a vote: allowed {allowed}"
+        )
     return array.astype(np.int64, copy=False)
 
 
@@ -181,7 +207,7 @@ def coverage(L: np.ndarray) -> float:
     >>> coverage(np.array([[0, -1], [-1, -1], [1, 1], [-1, 0]]))
     0.75
     """
-    L = _check_matrix(L)
+    L = _label_matrix(L, "coverage")
     return float((L != ABSTAIN).any(axis=1).mean())
 
 
@@ -215,13 +241,16 @@ def lf_summary(
     a  0, 1      0.75      0.5      0.25       1.0
     b     0      0.50      0.5      0.25       0.5
     """
-    L = _check_matrix(L)
+    owner = "lf_summary"
+    L = _label_matrix(L, owner)
     n_rows, n_lfs = L.shape
     if names is None:
         names = [f"lf_{j}" for j in range(n_lfs)]
     names = list(names)
     if len(names) != n_lfs:
-        raise ValueError(f"names has {len(names)} entries for {n_lfs} labeling functions")
+        raise ParameterError(
+            f"{owner}: names has {len(names)} entries for {n_lfs} labeling functions"
+        )
     voted = L != ABSTAIN
     table = pd.DataFrame(index=pd.Index(names, name=None))
     table["votes"] = [
@@ -239,15 +268,23 @@ def lf_summary(
     if y is not None:
         y = np.asarray(y)
         if y.shape != (n_rows,):
-            raise ValueError(f"y must hold one label per row of L ({n_rows}); got shape {y.shape}")
+            raise ParameterError(
+                f"{owner}: y must hold one label per row of L ({n_rows}); got shape {y.shape}"
+            )
         correct = (y[:, None] == L) & voted
         with np.errstate(invalid="ignore", divide="ignore"):
             table["accuracy"] = correct.sum(axis=0) / voted.sum(axis=0)
     return table
 
 
-def majority_vote(L: np.ndarray, *, n_classes: int) -> np.ndarray:
+def lf_majority_vote(L: np.ndarray, *, n_classes: int) -> np.ndarray:
     """The label most functions vote for; ``ABSTAIN`` when none votes or on a tie.
+
+    The plurality vote of each row of the label matrix, abstains ignored. **Ties abstain**
+    (Snorkel's ``MajorityLabelVoter`` default): a row whose top classes have as many votes
+    gets no weak label. Hand labels have their own vote,
+    :func:`mlsys_kit.training_data.labeling.majority_vote`, which must label every item and
+    breaks ties at random instead.
 
     Parameters
     ----------
@@ -262,11 +299,12 @@ def majority_vote(L: np.ndarray, *, n_classes: int) -> np.ndarray:
 
     Examples
     --------
-    >>> majority_vote(np.array([[0, 0, 1], [1, -1, 0], [-1, -1, -1]]), n_classes=2).tolist()
+    >>> L = np.array([[0, 0, 1], [1, -1, 0], [-1, -1, -1]])
+    >>> lf_majority_vote(L, n_classes=2).tolist()
     [0, -1, -1]
     """
-    n_classes = _check_n_classes(n_classes)
-    L = _check_matrix(L, n_classes)
+    n_classes = check_int("n_classes", n_classes, min=2, owner="lf_majority_vote")
+    L = _label_matrix(L, "lf_majority_vote", n_classes)
     counts = _vote_counts(L, n_classes)
     top = counts.max(axis=1)
     winner = counts.argmax(axis=1)
@@ -322,19 +360,11 @@ class DawidSkene:
     def __init__(
         self, n_classes: int, *, max_iter: int = 100, tol: float = 1e-6, smoothing: float = 0.5
     ) -> None:
-        self.n_classes = _check_n_classes(n_classes)
-        if isinstance(max_iter, bool) or not isinstance(max_iter, Integral) or max_iter < 1:
-            raise ValueError(f"max_iter must be an integer ≥ 1; got {max_iter!r}")
-        for name, value in (("tol", tol), ("smoothing", smoothing)):
-            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number; got {value!r}")
-        if tol < 0 or smoothing <= 0:
-            raise ValueError(
-                f"need tol ≥ 0 and smoothing > 0; got tol={tol}, smoothing={smoothing}"
-            )
-        self.max_iter = int(max_iter)
-        self.tol = float(tol)
-        self.smoothing = float(smoothing)
+        owner = "DawidSkene"
+        self.n_classes = check_int("n_classes", n_classes, min=2, owner=owner)
+        self.max_iter = check_int("max_iter", max_iter, min=1, owner=owner)
+        self.tol = check_float("tol", tol, min=0, owner=owner)
+        self.smoothing = check_float("smoothing", smoothing, min=0, open_min=True, owner=owner)
 
     def _responses(self, L: np.ndarray) -> np.ndarray:
         """One-hot responses, shape (n_rows, n_lfs, n_classes + 1); index 0 is ABSTAIN."""
@@ -358,7 +388,7 @@ class DawidSkene:
         DawidSkene
             The fitted model (``self``).
         """
-        L = _check_matrix(L, self.n_classes)
+        L = _label_matrix(L, "DawidSkene.fit", self.n_classes)
         R = self._responses(L)
         counts = _vote_counts(L, self.n_classes) + 1e-3  # majority vote, softly, no zero rows
         posterior = counts / counts.sum(axis=1, keepdims=True)
@@ -370,8 +400,7 @@ class DawidSkene:
             self.confusion_ = expected / expected.sum(axis=2, keepdims=True)
             # E step: each row's posterior over classes given its votes.
             log_joint = self._log_joint(R)
-            top = log_joint.max(axis=1, keepdims=True)
-            log_evidence = top[:, 0] + np.log(np.exp(log_joint - top).sum(axis=1))
+            log_evidence = logsumexp(log_joint, axis=1)
             posterior = np.exp(log_joint - log_evidence[:, None])
             likelihood = float(log_evidence.mean())
             self.n_iter_ = iteration
@@ -381,13 +410,17 @@ class DawidSkene:
             previous = likelihood
         return self
 
-    def _check_fitted(self, L: np.ndarray) -> np.ndarray:
+    def _fitted(self) -> None:
+        """Raise sklearn's ``NotFittedError`` (a ``ValueError``) before :meth:`fit`."""
         if not hasattr(self, "confusion_"):
-            raise ValueError("this DawidSkene model is not fitted yet: call fit(L) first")
-        L = _check_matrix(L, self.n_classes)
+            raise NotFittedError("this DawidSkene model is not fitted yet: call fit(L) first")
+
+    def _votes(self, L: np.ndarray, owner: str) -> np.ndarray:
+        self._fitted()
+        L = _label_matrix(L, owner, self.n_classes)
         if L.shape[1] != self.confusion_.shape[0]:
-            raise ValueError(
-                f"L has {L.shape[1]} labeling functions; the model was fitted on "
+            raise ParameterError(
+                f"{owner}: L has {L.shape[1]} labeling functions; the model was fitted on "
                 f"{self.confusion_.shape[0]}"
             )
         return L
@@ -397,15 +430,12 @@ class DawidSkene:
 
         Rows on which every function abstains get the posterior of "all abstained".
         """
-        L = self._check_fitted(L)
-        log_joint = self._log_joint(self._responses(L))
-        log_joint -= log_joint.max(axis=1, keepdims=True)
-        proba = np.exp(log_joint)
-        return proba / proba.sum(axis=1, keepdims=True)
+        L = self._votes(L, "DawidSkene.predict_proba")
+        return softmax(self._log_joint(self._responses(L)), axis=1)
 
     def predict(self, L: np.ndarray, *, abstain_uncovered: bool = True) -> np.ndarray:
         """The most probable class of each row; ``ABSTAIN`` where no function votes (by default)."""
-        L = self._check_fitted(L)
+        L = self._votes(L, "DawidSkene.predict")
         labels = self.predict_proba(L).argmax(axis=1)
         if abstain_uncovered:
             labels = np.where((L != ABSTAIN).any(axis=1), labels, ABSTAIN)
@@ -413,8 +443,7 @@ class DawidSkene:
 
     def lf_accuracy(self) -> np.ndarray:
         """Each function's estimated accuracy when it votes: ``P(vote = class | it votes)``."""
-        if not hasattr(self, "confusion_"):
-            raise ValueError("this DawidSkene model is not fitted yet: call fit(L) first")
+        self._fitted()
         joint = self.class_prior_[None, :, None] * self.confusion_[:, :, 1:]  # (j, k, r)
         correct = np.einsum("jkk->j", joint)
         return correct / joint.sum(axis=(1, 2))

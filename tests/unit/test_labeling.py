@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import doctest
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
+from mlsys_kit.params import ParameterError
+from mlsys_kit.training_data import labeling
 from mlsys_kit.training_data.labeling import (
     RECORD_COLUMNS,
     estimate_accuracies,
@@ -88,23 +92,23 @@ def test_multiclass_errors_go_to_other_classes() -> None:
     ("kwargs", "message"),
     [
         ({"accuracies": {}}, "non-empty mapping"),
-        ({"accuracies": {"a": 1.2}}, "accuracy of 'a' must be a number in \\[0, 1\\]"),
-        ({"accuracies": {"a": float("nan")}}, "must be a number in \\[0, 1\\]"),
+        ({"accuracies": {"a": 1.2}}, "accuracy of 'a'=1.2 is out of range: allowed 0 ≤"),
+        ({"accuracies": {"a": float("nan")}}, "accuracy of 'a' must be a finite number"),
         ({"labels_per_item": 3}, "between 1 and the number of annotators \\(2\\); got 3"),
         ({"labels_per_item": 0}, "between 1 and the number of annotators"),
-        ({"labels_per_day": 0}, "labels_per_day must be an integer ≥ 1"),
+        ({"labels_per_day": 0}, "labels_per_day=0 is out of range: allowed labels_per_day ≥ 1"),
         ({"classes": [True]}, "at least two distinct labels"),
         ({"classes": ["x", "y"]}, "not in classes"),
     ],
 )
 def test_simulate_annotations_rejects_bad_input(truth, kwargs, message) -> None:
     args = {"accuracies": {"a": 0.8, "b": 0.7}} | kwargs
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match="simulate_annotations: .*" + message):
         simulate_annotations(truth.iloc[:10], **args)
 
 
 def test_simulate_annotations_rejects_bad_truth() -> None:
-    with pytest.raises(TypeError, match="truth must be a pandas Series"):
+    with pytest.raises(ParameterError, match="truth must be a Series; got list"):
         simulate_annotations([0, 1], {"a": 0.9})
     with pytest.raises(ValueError, match="no missing values"):
         simulate_annotations(pd.Series([1.0, None]), {"a": 0.9})
@@ -155,18 +159,18 @@ def test_estimate_accuracies_smooths_and_covers_every_annotator() -> None:
             pd.DataFrame({"item_id": [1], "label": [1], "annotator": ["a"]}),
             pd.Series({1: 1}),
             {"prior": -1},
-            "prior must be a finite number ≥ 0",
+            "prior=-1.0 is out of range: allowed prior ≥ 0",
         ),
         (
             pd.DataFrame({"item_id": [1], "label": [1], "annotator": ["a"]}),
             pd.Series({1: 1}),
             {"n_classes": 1},
-            "n_classes must be an integer ≥ 2",
+            "n_classes=1 is out of range: allowed n_classes ≥ 2",
         ),
     ],
 )
 def test_estimate_accuracies_rejects_bad_input(records, gold, kwargs, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match="estimate_accuracies: .*" + message):
         estimate_accuracies(records, gold, **kwargs)
 
 
@@ -235,7 +239,7 @@ def test_weighted_vote_needs_every_annotator_and_known_classes(records) -> None:
         weighted_vote(records, {k: v for k, v in PANEL.items() if k != "novice c"})
     with pytest.raises(ValueError, match="not in classes"):
         weighted_vote(records, PANEL, classes=[True, "maybe"])
-    with pytest.raises(TypeError, match="records must be a pandas DataFrame"):
+    with pytest.raises(ParameterError, match="majority_vote: records must be a DataFrame"):
         majority_vote([1, 2, 3])
     bad = pd.DataFrame({"item_id": [1, 1], "label": [1, None], "annotator": ["a", "b"]})
     with pytest.raises(ValueError, match="missing labels"):
@@ -292,7 +296,7 @@ def test_window_labels_on_the_simulator() -> None:
 
 @pytest.mark.parametrize("window", [0, -1, float("nan"), True, "7"])
 def test_window_labels_rejects_bad_window(events, window) -> None:
-    with pytest.raises(ValueError, match="window_days must be a positive number"):
+    with pytest.raises(ParameterError, match="window_labels: window_days"):
         window_labels(events, window)
 
 
@@ -305,11 +309,58 @@ def test_natural_label_functions_reject_bad_input(events: pd.DataFrame) -> None:
         label_delays(events.assign(label_available_at=events["timestamp"] - pd.Timedelta(1, "D")))
     with pytest.raises(ValueError, match="boolean column 'is_fraud'"):
         window_labels(events.assign(is_fraud=1), 7)
-    with pytest.raises(TypeError, match="events must be a pandas DataFrame"):
+    with pytest.raises(ParameterError, match="label_delays: events must be a DataFrame"):
         label_delays([1, 2])
-    with pytest.raises(ValueError, match="shares must be numbers in \\(0, 1\\]"):
+    with pytest.raises(ParameterError, match="share=1.5 is out of range: allowed 0 < share ≤ 1"):
         time_to_share([1.0, 2.0], shares=[0.5, 1.5])
-    with pytest.raises(ValueError, match="non-empty 1-D sequence"):
+    with pytest.raises(ParameterError, match="time_to_share: delays must have at least 1 row"):
         time_to_share([])
     with pytest.raises(ValueError, match="non-negative"):
         time_to_share([-1.0])
+
+
+# --- against the libraries, and independent of global state ---------------------------------
+
+
+def test_majority_vote_is_scipy_s_mode_where_there_is_no_tie() -> None:
+    """The plurality label of each item equals scipy.stats.mode of its labels (random records)."""
+    rng = np.random.default_rng(0)
+    n_items, n_annotators = 300, 5  # an odd number of labels over 2 classes: no tie
+    labels = rng.integers(0, 2, size=(n_items, n_annotators))
+    rec = pd.DataFrame(
+        {
+            "item_id": np.repeat(np.arange(n_items), n_annotators),
+            "label": labels.ravel(),
+            "annotator": np.tile([f"a{j}" for j in range(n_annotators)], n_items),
+        }
+    )
+    votes = majority_vote(rec)
+    expected = stats.mode(labels, axis=1)
+    np.testing.assert_array_equal(votes["label"].to_numpy(), expected.mode)
+    np.testing.assert_allclose(votes["agreement"].to_numpy(), expected.count / n_annotators)
+
+
+def test_majority_vote_breaks_ties_uniformly_at_random() -> None:
+    rec = pd.DataFrame({"item_id": [0, 0], "label": ["x", "y"], "annotator": ["a", "b"]})
+    winners = [majority_vote(rec, seed=seed)["label"].iat[0] for seed in range(400)]
+    assert stats.binomtest(winners.count("x"), 400).pvalue > 0.001
+    rng = np.random.default_rng(5)
+    first = majority_vote(rec, seed=np.random.default_rng(5))
+    assert first["label"].iat[0] == majority_vote(rec, seed=rng)["label"].iat[0]
+
+
+def test_votes_refuse_a_bad_seed(records) -> None:
+    with pytest.raises(ParameterError, match="majority_vote: seed"):
+        majority_vote(records, seed=None)
+    with pytest.raises(ParameterError, match="weighted_vote: seed"):
+        weighted_vote(records, PANEL, seed=-1)
+
+
+@pytest.mark.parametrize("precision", [2, 3, 10])
+def test_doctests_do_not_depend_on_pandas_display_options(precision) -> None:
+    """Another test may change pandas' display precision earlier in the same process."""
+    with pd.option_context("display.precision", precision):
+        result = doctest.testmod(
+            labeling, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+        )
+    assert result.failed == 0 and result.attempted > 0

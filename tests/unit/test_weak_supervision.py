@@ -5,15 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+from sklearn.exceptions import NotFittedError
 
+from mlsys_kit.params import ParameterError
 from mlsys_kit.training_data.weak_supervision import (
     ABSTAIN,
     DawidSkene,
     LabelingFunctionError,
     apply_lfs,
     coverage,
+    lf_majority_vote,
     lf_summary,
-    majority_vote,
 )
 
 
@@ -65,16 +68,17 @@ def test_apply_lfs_refuses_an_unknown_label(data, vote, expected):
 
 
 def test_apply_lfs_checks_its_arguments(data):
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ParameterError, match="apply_lfs: lfs is empty: pass at least one"):
         apply_lfs([], data, n_classes=2)
-    with pytest.raises(ValueError, match="callable"):
+    with pytest.raises(ParameterError, match="apply_lfs: every labeling function must be callable"):
         apply_lfs([large_amount, 3], data, n_classes=2)
-    with pytest.raises(ValueError, match="distinct names"):
+    with pytest.raises(ParameterError, match="apply_lfs: labeling functions need distinct names"):
         apply_lfs([large_amount, large_amount], data, n_classes=2)
-    with pytest.raises(ValueError, match="n_classes"):
+    with pytest.raises(ParameterError, match="apply_lfs: n_classes=1 is out of range"):
         apply_lfs([large_amount], data, n_classes=1)
-    with pytest.raises(ValueError, match="DataFrame"):
+    with pytest.raises(ParameterError, match="apply_lfs: data must be a DataFrame; got ndarray"):
         apply_lfs([large_amount], data.to_numpy(), n_classes=2)
+    assert issubclass(LabelingFunctionError, ParameterError)
 
 
 def test_lf_summary_counts_coverage_overlap_conflict_and_accuracy():
@@ -93,15 +97,17 @@ def test_lf_summary_of_a_function_that_never_votes():
 
 
 def test_lf_summary_bad_input():
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ParameterError, match=r"lf_summary: L must have 2 dimension\(s\)"):
         lf_summary(np.array([0, 1]))
-    with pytest.raises(ValueError, match="names has 1"):
+    with pytest.raises(ParameterError, match="lf_summary: L must be a 2-D label matrix"):
+        lf_summary(np.zeros((3, 0), dtype=int))
+    with pytest.raises(ParameterError, match="lf_summary: names has 1"):
         lf_summary(np.array([[0, 1]]), ["a"])
-    with pytest.raises(ValueError, match="one label per row"):
+    with pytest.raises(ParameterError, match="lf_summary: y must hold one label per row"):
         lf_summary(np.array([[0, 1]]), y=[0, 1])
-    with pytest.raises(ValueError, match="not a vote"):
+    with pytest.raises(ParameterError, match="lf_summary: L.* is not a vote"):
         lf_summary(np.array([[0, -3]]))
-    with pytest.raises(ValueError, match="integer votes"):
+    with pytest.raises(ParameterError, match="lf_summary: L must hold integer votes"):
         lf_summary(np.array([[0.0, 1.0]]))
 
 
@@ -109,11 +115,11 @@ def test_coverage():
     assert coverage(np.array([[0, -1], [-1, -1], [1, 1], [-1, 0]])) == 0.75
 
 
-def test_majority_vote_abstains_on_ties_and_empty_rows():
+def test_lf_majority_vote_abstains_on_ties_and_empty_rows():
     L = np.array([[0, 0, 1], [1, -1, 0], [-1, -1, -1], [2, 2, -1]])
-    assert majority_vote(L, n_classes=3).tolist() == [0, -1, -1, 2]
+    assert lf_majority_vote(L, n_classes=3).tolist() == [0, -1, -1, 2]
     with pytest.raises(ValueError, match=r"L\[3, 0\] = 2 is not a vote"):
-        majority_vote(L, n_classes=2)
+        lf_majority_vote(L, n_classes=2)
 
 
 def simulated_votes(seed: int = 0, n: int = 3000):
@@ -135,7 +141,7 @@ def test_dawid_skene_learns_which_functions_to_trust():
     assert np.allclose(accuracy[3:], 0.5, atol=0.08)
     assert model.class_prior_[1] == pytest.approx(0.3, abs=0.03)
     # It beats majority vote, which counts the two random functions as much as the good ones.
-    mv = majority_vote(L, n_classes=2)
+    mv = lf_majority_vote(L, n_classes=2)
     assert (model.predict(L) == y).mean() > (mv == y).mean() + 0.05
     proba = model.predict_proba(L)
     assert proba.shape == (len(L), 2) and np.allclose(proba.sum(axis=1), 1)
@@ -150,20 +156,53 @@ def test_dawid_skene_abstains_on_uncovered_rows_unless_asked():
 
 
 def test_dawid_skene_bad_input():
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         DawidSkene(n_classes=2).predict(np.array([[0]]))
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(ValueError, match="not fitted"):  # NotFittedError is a ValueError
         DawidSkene(n_classes=2).lf_accuracy()
-    with pytest.raises(ValueError, match="n_classes"):
+    with pytest.raises(ParameterError, match="DawidSkene: n_classes must be an integer"):
         DawidSkene(n_classes=True)
-    with pytest.raises(ValueError, match="max_iter"):
+    with pytest.raises(ParameterError, match="DawidSkene: max_iter=0 is out of range"):
         DawidSkene(n_classes=2, max_iter=0)
-    with pytest.raises(ValueError, match="smoothing"):
+    with pytest.raises(ParameterError, match="DawidSkene: smoothing=0.0 is out of range"):
         DawidSkene(n_classes=2, smoothing=0)
-    with pytest.raises(ValueError, match="tol"):
+    with pytest.raises(ParameterError, match="DawidSkene: tol must be a finite number"):
         DawidSkene(n_classes=2, tol=float("nan"))
     model = DawidSkene(n_classes=2).fit(np.array([[0, 1], [1, 1]]))
-    with pytest.raises(ValueError, match="fitted on 2"):
+    with pytest.raises(ParameterError, match="DawidSkene.predict: L has 3 .* fitted on 2"):
         model.predict(np.array([[0, 1, 1]]))
-    with pytest.raises(ValueError, match="not a vote"):
+    with pytest.raises(ParameterError, match="DawidSkene.predict: L\\[0, 1\\] = 2 is not a vote"):
         model.predict(np.array([[0, 2]]))
+
+
+# --- against the libraries -------------------------------------------------------------------
+
+
+def test_lf_majority_vote_is_scipy_s_mode_of_the_votes_where_there_is_no_tie():
+    """On random label matrices: the mode of each row's votes (abstains omitted), scipy's."""
+    rng = np.random.default_rng(0)
+    for n_classes in (2, 3, 4):
+        L = rng.integers(-1, n_classes, size=(500, 7))
+        votes = lf_majority_vote(L, n_classes=n_classes)
+        counts = np.stack([(k == L).sum(axis=1) for k in range(n_classes)], axis=1)
+        top = counts.max(axis=1)
+        clear = (top > 0) & ((counts == top[:, None]).sum(axis=1) == 1)
+        assert clear.sum() > 100 and (~clear).sum() > 10
+        as_float = np.where(L == ABSTAIN, np.nan, L.astype(float))
+        mode = stats.mode(as_float, axis=1, nan_policy="omit")
+        np.testing.assert_array_equal(votes[clear], np.asarray(mode.mode)[clear].astype(int))
+        assert (votes[~clear] == ABSTAIN).all()
+
+
+def test_dawid_skene_posterior_is_bayes_rule_on_its_own_parameters():
+    """predict_proba and log_likelihood_ (softmax, logsumexp) against a plain product of
+    probabilities, row by row, on random votes."""
+    rng = np.random.default_rng(1)
+    L = rng.integers(-1, 3, size=(200, 4))
+    model = DawidSkene(n_classes=3, max_iter=5).fit(L)
+    joint = np.tile(model.class_prior_, (len(L), 1))
+    for j in range(L.shape[1]):
+        joint *= model.confusion_[j][:, L[:, j] + 1].T
+    np.testing.assert_allclose(model.predict_proba(L), joint / joint.sum(axis=1, keepdims=True))
+    # The log-likelihood is that of the parameters of the last M step: the same evidence.
+    assert model.log_likelihood_ == pytest.approx(np.log(joint.sum(axis=1)).mean())
