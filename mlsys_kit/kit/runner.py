@@ -2,10 +2,14 @@
 
 ``mlsys-kit run`` and ``mlsys-kit refresh`` are thin layers over this module.
 
-* :func:`run` executes notebooks into a run folder, one output notebook per
-  input, each in its own process when ``jobs > 1``. Every result is appended to
-  ``results.jsonl`` in the run folder as soon as it is known, so a crash or an
-  interrupt never loses the notebooks that already finished.
+* A run is a :class:`RunSpec`: a notebook, the parameter values to inject, and a
+  label. The same notebook can run many times in one run folder (a sweep), each
+  run with its own label: its output is ``<chapter>/<notebook>--<label>.ipynb``.
+* :func:`run` executes run specs into a run folder, each in its own process when
+  ``jobs > 1``, after checking every spec's parameters against the notebook's
+  declarations (nothing starts when one is refused). Every result, with its
+  parameters and label, is appended to ``results.jsonl`` in the run folder as soon
+  as it is known, so a crash or an interrupt never loses the runs that finished.
 * :func:`refresh` re-executes committed notebooks with their default parameters
   and writes them back only when they succeed, stripped of volatile metadata
   (papermill's timestamps and durations), so diffs stay reviewable.
@@ -15,11 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,8 +35,84 @@ from typing import Any
 from mlsys_kit.claims import Claim, claims_from_outputs
 from mlsys_kit.kit.catalog import Notebook
 from mlsys_kit.notebook import RUN_DIR_ENV
+from mlsys_kit.params import ParameterError, check_int, check_parameters, check_type
 
-__all__ = ["RunResult", "run", "run_one", "refresh", "strip_volatile_metadata", "new_run_dir"]
+__all__ = [
+    "RunSpec",
+    "RunResult",
+    "run",
+    "run_one",
+    "refresh",
+    "strip_volatile_metadata",
+    "new_run_dir",
+]
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=,+-]*$")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a notebook, the parameter values to inject, and a label.
+
+    Parameters
+    ----------
+    notebook : Notebook
+        The notebook to execute.
+    parameters : mapping, optional
+        Values injected after its ``parameters`` cell; the others keep their defaults.
+    label : str, optional
+        Names the run in its run folder and in ``results.jsonl``; runs of one
+        notebook in one folder need distinct labels. Letters, digits and
+        ``. _ = , + -`` (it becomes part of a file name).
+
+    Examples
+    --------
+    A sweep over seeds, every run kept side by side::
+
+        specs = [RunSpec(nb, {"seed": s}, label=f"seed={s}") for s in range(5)]
+        run(specs, new_run_dir())
+    """
+
+    notebook: Notebook
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        check_type("notebook", self.notebook, Notebook, owner="RunSpec")
+        check_type("parameters", self.parameters, Mapping, owner="RunSpec")
+        check_type("label", self.label, str, owner="RunSpec")
+        if self.label and not _LABEL.match(self.label):
+            raise ParameterError(
+                f"RunSpec: label={self.label!r} cannot name a file: use letters, digits "
+                "and . _ = , + - (starting with a letter or a digit)"
+            )
+        object.__setattr__(self, "parameters", dict(self.parameters))
+
+    def output_path(self, out_dir: Path) -> Path:
+        """Where the executed notebook goes: ``out_dir/<chapter>/<notebook>[--<label>].ipynb``."""
+        stem = self.notebook.path.stem + (f"--{self.label}" if self.label else "")
+        return Path(out_dir) / self.notebook.chapter_slug / f"{stem}.ipynb"
+
+    def checked_parameters(self) -> dict[str, Any]:
+        """The parameters, checked against the notebook's parameters cell and declarations.
+
+        Raises
+        ------
+        ParameterError
+            For a name the notebook does not have, or a value its ``PARAMETERS``
+            declaration refuses.
+        """
+        known = self.notebook.parameters
+        unknown = sorted(set(self.parameters) - set(known))
+        if unknown:
+            raise ParameterError(
+                f"{self.notebook.id} {self.notebook.name} has no parameter(s) {unknown}; "
+                f"its parameters: {', '.join(known) or 'none'}"
+            )
+        declared = {n: p.declaration for n, p in known.items() if p.declaration is not None}
+        values = {name: param.default for name, param in known.items()} | self.parameters
+        check_parameters(declared, values, owner=self.notebook.id)
+        return dict(self.parameters)
 
 
 @dataclass
@@ -44,6 +125,8 @@ class RunResult:
     seconds: float
     claims: list[Claim] = field(default_factory=list)
     error: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
 
     @property
     def ok(self) -> bool:
@@ -61,6 +144,8 @@ class RunResult:
         return {
             "notebook": self.notebook_id,
             "name": self.name,
+            "label": self.label,
+            "parameters": self.parameters,
             "output": str(self.output),
             "seconds": round(self.seconds, 2),
             "status": self.status,
@@ -99,6 +184,7 @@ def run_one(
     *,
     notebook_id: str = "",
     name: str = "",
+    label: str = "",
     kernel_name: str | None = None,
 ) -> RunResult:
     """Execute one notebook with papermill and read back its claims.
@@ -113,8 +199,8 @@ def run_one(
         :func:`mlsys_kit.output_dir` go to a folder beside it.
     parameters : dict, optional
         Values injected after the ``parameters`` cell.
-    notebook_id, name : str
-        Labels for the result.
+    notebook_id, name, label : str
+        Recorded in the result.
     kernel_name : str, optional
         Jupyter kernel; by default the notebook's own (``python3``), which runs in
         the current Python environment.
@@ -155,7 +241,8 @@ def run_one(
     if not any(artifacts.iterdir()):
         artifacts.rmdir()
     claims = _read_claims(output_path)
-    return RunResult(notebook_id, name, output_path, seconds, claims, error)
+    values = dict(parameters or {})
+    return RunResult(notebook_id, name, output_path, seconds, claims, error, values, label)
 
 
 def _read_claims(path: Path) -> list[Claim]:
@@ -166,75 +253,97 @@ def _read_claims(path: Path) -> list[Claim]:
         return []
 
 
-def _run_job(job: tuple[Path, Path, dict[str, Any], str, str]) -> RunResult:
-    source, output, parameters, notebook_id, name = job
+#: What a worker process needs for one run (plain values: it is pickled).
+_Job = tuple[Path, Path, dict[str, Any], str, str, str]
+
+
+def _run_job(job: _Job) -> RunResult:
+    source, output, parameters, notebook_id, name, label = job
     try:
-        return run_one(source, output, parameters, notebook_id=notebook_id, name=name)
-    except Exception:  # pragma: no cover - keep other notebooks' results
-        return RunResult(notebook_id, name, output, 0.0, error=traceback.format_exc(limit=3))
+        return run_one(source, output, parameters, notebook_id=notebook_id, name=name, label=label)
+    except Exception:  # pragma: no cover - keep other runs' results
+        error = traceback.format_exc(limit=3)
+        return RunResult(notebook_id, name, output, 0.0, [], error, parameters, label)
 
 
 def run(
-    notebooks: Iterable[Notebook],
+    specs: Iterable[RunSpec | Notebook],
     out_dir: Path,
     parameters: dict[str, dict[str, Any]] | None = None,
     *,
     jobs: int = 1,
     on_result: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
-    """Execute notebooks into ``out_dir/<chapter>/<notebook>.ipynb``.
+    """Execute run specs into ``out_dir/<chapter>/<notebook>[--<label>].ipynb``.
+
+    Every spec's parameters are checked (names and declarations) before the first
+    notebook starts, and no two specs may write the same output.
 
     Parameters
     ----------
-    notebooks : iterable of Notebook
-        What to run.
+    specs : iterable of RunSpec or Notebook
+        What to run; a bare :class:`Notebook` is ``RunSpec(notebook, parameters[id])``.
     out_dir : Path
         The run folder (see :func:`new_run_dir`).
     parameters : dict, optional
-        Per-notebook parameter values, keyed by notebook id ``"NN/MM"``.
+        Parameter values of the bare notebooks in ``specs``, keyed by notebook id
+        ``"NN/MM"``.
     jobs : int, default 1
-        Notebooks executed at once, each in its own process.
+        Runs executed at once, each in its own process.
     on_result : callable, optional
         Called with each result as soon as it is known (for progress bars).
 
     Returns
     -------
     list of RunResult
-        In the order of ``notebooks``. Each result is also appended to
-        ``out_dir/results.jsonl`` as soon as it is known.
+        In the order of ``specs``. Each result is also appended to
+        ``out_dir/results.jsonl`` as soon as it is known, with its parameters and label.
+
+    Raises
+    ------
+    ParameterError
+        Before anything runs: for an unknown parameter, a value its declaration
+        refuses, or two specs with the same output (give them distinct labels).
     """
-    notebooks = list(notebooks)
+    jobs = check_int("jobs", jobs, min=1, owner="run")
     parameters = parameters or {}
-    _warm_caches()
-    jobs_list = [
-        (
-            nb.path,
-            out_dir / nb.chapter_slug / nb.path.name,
-            parameters.get(nb.id, {}),
-            nb.id,
-            nb.name,
-        )
-        for nb in notebooks
+    specs = [
+        spec if isinstance(spec, RunSpec) else RunSpec(spec, parameters.get(spec.id, {}))
+        for spec in specs
     ]
-    results: dict[str, RunResult] = {}
+    out_dir = Path(out_dir)
+    jobs_list: list[_Job] = []
+    for spec in specs:
+        output = spec.output_path(out_dir)
+        if any(job[1] == output for job in jobs_list):
+            raise ParameterError(
+                f"run: two runs of {spec.notebook.id} would write {output}; "
+                "give each run of a notebook its own label"
+            )
+        values = spec.checked_parameters()
+        nb = spec.notebook
+        jobs_list.append((nb.path, output, values, nb.id, nb.name, spec.label))
+    _warm_caches()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[int, RunResult] = {}
     log = out_dir / "results.jsonl"
 
-    def record(result: RunResult) -> None:
-        results[result.notebook_id] = result
+    def record(index: int, result: RunResult) -> None:
+        results[index] = result
         with log.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            handle.write(json.dumps(result.to_dict(), ensure_ascii=False, default=repr) + "\n")
         if on_result:
             on_result(result)
 
-    if jobs <= 1:
-        for job in jobs_list:
-            record(_run_job(job))
+    if jobs == 1:
+        for index, job in enumerate(jobs_list):
+            record(index, _run_job(job))
     else:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_run_job, job) for job in jobs_list]
+            futures = {pool.submit(_run_job, job): index for index, job in enumerate(jobs_list)}
             for future in as_completed(futures):
-                record(future.result())
-    return [results[nb.id] for nb in notebooks]
+                record(futures[future], future.result())
+    return [results[index] for index in range(len(jobs_list))]
 
 
 def _warm_caches() -> None:
