@@ -13,7 +13,11 @@ repeated draws; with ``semi_supervised=True`` the model also sees the unlabelled
 pool (label ``-1``, scikit-learn's convention for semi-supervised estimators).
 
 Why hand-written: the loop is the lesson and takes a dozen lines; scikit-activeml and modAL
-implement it with many more strategies, but would add a dependency for one notebook.
+implement it with many more strategies, but would add a dependency for one notebook. The
+entropy of the predicted distribution is :func:`scipy.stats.entropy` (natural log).
+
+Random functions take ``seed`` (an integer or a :class:`numpy.random.Generator`, resolved by
+:func:`mlsys_kit.params.make_rng`): pass a Generator to thread one stream through calls.
 
 Examples
 --------
@@ -22,7 +26,7 @@ Examples
 >>> X, y = load_digits(return_X_y=True)
 >>> curve = active_learning_curve(
 ...     LogisticRegression(max_iter=300), X[:500] / 16, y[:500], X[500:800] / 16, y[500:800],
-...     budgets=[20, 40], strategy="margin", rng=np.random.default_rng(0),
+...     budgets=[20, 40], strategy="margin", seed=0,
 ... )
 >>> list(curve.index), bool(curve.between(0, 1).all())
 ([20, 40], True)
@@ -31,14 +35,23 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from numbers import Integral
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import entropy
 from sklearn.base import clone
 
-from mlsys_kit.params import check_choice, check_int
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_same_length,
+    make_rng,
+)
 
 __all__ = ["STRATEGIES", "METRICS", "uncertainty", "active_learning_curve", "budget_curve"]
 
@@ -57,7 +70,8 @@ def uncertainty(proba: np.ndarray, kind: str = "margin") -> np.ndarray:
         Predicted class probabilities, rows summing to one.
     kind : {"least_confident", "margin", "entropy"}
         ``least_confident``: one minus the top probability. ``margin``: one minus the gap
-        between the two top probabilities. ``entropy``: the entropy of the distribution.
+        between the two top probabilities. ``entropy``: the entropy of the distribution, in
+        nats (:func:`scipy.stats.entropy`).
 
     Returns
     -------
@@ -71,9 +85,13 @@ def uncertainty(proba: np.ndarray, kind: str = "margin") -> np.ndarray:
     >>> uncertainty(p, "least_confident").round(2).tolist()
     [0.1, 0.5]
     """
-    proba = np.asarray(proba, dtype=float)
-    if proba.ndim != 2 or proba.shape[1] < 1:
-        raise ValueError(f"proba must have shape (n_rows, n_classes); got {proba.shape}")
+    owner = "uncertainty"
+    proba = check_array("proba", proba, ndim=2, dtype=float, owner=owner)
+    if proba.shape[1] < 1:
+        raise ParameterError(
+            f"{owner}: proba must have shape (n_rows, n_classes); got {proba.shape}"
+        )
+    check_choice("kind", kind, STRATEGIES[1:], owner=owner)
     if kind == "least_confident":
         return 1.0 - proba.max(axis=1)
     if kind == "margin":
@@ -81,25 +99,21 @@ def uncertainty(proba: np.ndarray, kind: str = "margin") -> np.ndarray:
             return np.zeros(len(proba))
         top_two = np.sort(proba, axis=1)[:, -2:]
         return 1.0 - (top_two[:, 1] - top_two[:, 0])
-    if kind == "entropy":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(proba > 0, proba * np.log(proba), 0.0)
-        return -terms.sum(axis=1)
-    allowed = ", ".join(repr(s) for s in STRATEGIES[1:])
-    raise ValueError(f"kind={kind!r} is not an uncertainty: choose one of {allowed}")
+    return entropy(proba, axis=1)  # kind == "entropy"
 
 
-def _check_budgets(budgets: Sequence[int], n_pool: int) -> list[int]:
+def _budget_list(budgets: Sequence[int], n_pool: int, owner: str) -> list[int]:
+    """``budgets`` as strictly increasing label counts within the pool."""
     values = list(budgets)
-    if not values or any(
-        isinstance(b, bool) or not isinstance(b, Integral) or b < 1 for b in values
-    ):
-        raise ValueError(f"budgets must be positive integers; got {budgets!r}")
-    values = [int(b) for b in values]
+    if not values:
+        raise ParameterError(f"{owner}: budgets must be positive integers; got {budgets!r}")
+    values = [check_int(f"budgets[{i}]", b, min=1, owner=owner) for i, b in enumerate(values)]
     if values != sorted(set(values)):
-        raise ValueError(f"budgets must be strictly increasing; got {values}")
+        raise ParameterError(f"{owner}: budgets must be strictly increasing; got {values}")
     if values[-1] > n_pool:
-        raise ValueError(f"the largest budget ({values[-1]}) exceeds the pool ({n_pool} rows)")
+        raise ParameterError(
+            f"{owner}: the largest budget ({values[-1]}) exceeds the pool ({n_pool} rows)"
+        )
     return values
 
 
@@ -113,7 +127,7 @@ def active_learning_curve(
     budgets: Sequence[int],
     strategy: str = "margin",
     batch_size: int = 10,
-    rng: np.random.Generator,
+    seed: Seed = 0,
 ) -> pd.Series:
     """Test accuracy of a model at each label budget, the labels chosen by ``strategy``.
 
@@ -132,11 +146,11 @@ def active_learning_curve(
         A held-out labelled test set.
     budgets : sequence of int
         Strictly increasing label counts at which test accuracy is recorded. The first one
-        is the random starting set, shared by all strategies given the same ``rng`` state.
+        is the random starting set, shared by all strategies given the same ``seed``.
     strategy : {"random", "least_confident", "margin", "entropy"}, default "margin"
     batch_size : int, default 10
         Labels queried per round (the model is refitted once per round).
-    rng : numpy.random.Generator
+    seed : int or numpy.random.Generator, default 0
         Draws the starting set and, for ``"random"``, the queries.
 
     Returns
@@ -146,15 +160,17 @@ def active_learning_curve(
 
     Raises
     ------
-    ValueError
+    ParameterError
         For an unknown strategy, bad budgets or batch size, or mismatched arrays.
     """
-    check_choice("strategy", strategy, STRATEGIES)
-    check_int("batch_size", batch_size, min=1)
+    owner = "active_learning_curve"
+    check_choice("strategy", strategy, STRATEGIES, owner=owner)
+    check_int("batch_size", batch_size, min=1, owner=owner)
     X_pool, y_pool = np.asarray(X_pool), np.asarray(y_pool)
-    if len(X_pool) != len(y_pool) or len(X_test) != len(y_test):
-        raise ValueError("X_pool/y_pool and X_test/y_test must have matching lengths")
-    budgets = _check_budgets(budgets, len(X_pool))
+    check_same_length(X_pool=X_pool, y_pool=y_pool, owner=owner)
+    check_same_length(X_test=X_test, y_test=y_test, owner=owner)
+    budgets = _budget_list(budgets, len(X_pool), owner)
+    rng = make_rng(seed, owner=owner)
 
     labelled = list(rng.choice(len(X_pool), size=budgets[0], replace=False))
     accuracy = {}
@@ -201,7 +217,7 @@ def budget_curve(
     *,
     budgets: Sequence[int],
     n_repeats: int = 3,
-    rng: np.random.Generator,
+    seed: Seed = 0,
     semi_supervised: bool = False,
     metric: str = "accuracy",
 ) -> pd.Series:
@@ -224,7 +240,8 @@ def budget_curve(
         Strictly increasing numbers of labelled rows.
     n_repeats : int, default 3
         Random draws averaged per budget.
-    rng : numpy.random.Generator
+    seed : int or numpy.random.Generator, default 0
+        Draws the random orders of the pool.
     semi_supervised : bool, default False
         Fit on the whole pool with the unlabelled rows' label set to ``-1`` (for
         ``LabelSpreading``, ``SelfTrainingClassifier``...) instead of on the labelled rows only.
@@ -242,18 +259,21 @@ def budget_curve(
     >>> from sklearn.neighbors import KNeighborsClassifier
     >>> X, y = load_digits(return_X_y=True)
     >>> curve = budget_curve(KNeighborsClassifier(1), X[:600], y[:600], X[600:900], y[600:900],
-    ...                      budgets=[10, 100], n_repeats=2, rng=np.random.default_rng(0))
+    ...                      budgets=[10, 100], n_repeats=2, seed=0)
     >>> bool(curve[100] > curve[10])
     True
     """
     from sklearn.dummy import DummyClassifier
 
-    check_choice("metric", metric, METRICS)
-    check_int("n_repeats", n_repeats, min=1)
+    owner = "budget_curve"
+    check_choice("metric", metric, METRICS, owner=owner)
+    check_int("n_repeats", n_repeats, min=1, owner=owner)
+    check_bool("semi_supervised", semi_supervised, owner=owner)
     y_pool, y_test = np.asarray(y_pool), np.asarray(y_test)
-    if len(X_pool) != len(y_pool) or len(X_test) != len(y_test):
-        raise ValueError("X_pool/y_pool and X_test/y_test must have matching lengths")
-    budgets = _check_budgets(budgets, len(y_pool))
+    check_same_length(X_pool=X_pool, y_pool=y_pool, owner=owner)
+    check_same_length(X_test=X_test, y_test=y_test, owner=owner)
+    budgets = _budget_list(budgets, len(y_pool), owner)
+    rng = make_rng(seed, owner=owner)
     scores = np.zeros(len(budgets))
     for _ in range(n_repeats):
         order = rng.permutation(len(y_pool))

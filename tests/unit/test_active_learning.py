@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.semi_supervised import LabelSpreading
 
+from mlsys_kit.params import ParameterError
 from mlsys_kit.training_data.active_learning import active_learning_curve, budget_curve, uncertainty
 
 
@@ -28,10 +30,20 @@ def test_uncertainty_kinds():
 
 
 def test_uncertainty_bad_input():
-    with pytest.raises(ValueError, match="choose one of"):
+    with pytest.raises(ParameterError, match="uncertainty: kind='random' is not allowed"):
         uncertainty(np.array([[0.5, 0.5]]), "random")
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ParameterError, match=r"uncertainty: proba must have 2 dimension\(s\)"):
         uncertainty(np.array([0.5, 0.5]))
+
+
+def test_uncertainties_against_scipy_and_numpy_on_random_distributions():
+    rng = np.random.default_rng(0)
+    for n_classes in (2, 3, 10):
+        p = rng.dirichlet(np.full(n_classes, 0.5), size=200)
+        np.testing.assert_allclose(uncertainty(p, "entropy"), stats.entropy(p, axis=1))
+        top = np.sort(p, axis=1)
+        np.testing.assert_allclose(uncertainty(p, "least_confident"), 1 - top[:, -1])
+        np.testing.assert_allclose(uncertainty(p, "margin"), 1 - (top[:, -1] - top[:, -2]))
 
 
 def test_active_learning_curve_measures_every_budget(digits):
@@ -41,7 +53,7 @@ def test_active_learning_curve_measures_every_budget(digits):
         budgets=[10, 25, 40],
         strategy="margin",
         batch_size=10,
-        rng=np.random.default_rng(0),
+        seed=0,
     )
     assert curve.index.tolist() == [10, 25, 40]
     assert curve.between(0, 1).all()
@@ -55,7 +67,7 @@ def test_uncertainty_sampling_beats_random_on_digits(digits):
                 *digits,
                 budgets=[20, 60],
                 strategy=strategy,
-                rng=np.random.default_rng(seed),
+                seed=seed,
             )
             for seed in range(3)
         ]
@@ -68,25 +80,23 @@ def test_active_learning_curve_bad_input(digits):
     model = LogisticRegression()
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="strategy='best' is not allowed"):
-        active_learning_curve(model, *digits, budgets=[10], strategy="best", rng=rng)
+        active_learning_curve(model, *digits, budgets=[10], strategy="best", seed=rng)
     with pytest.raises(ValueError, match="strictly increasing"):
-        active_learning_curve(model, *digits, budgets=[20, 10], rng=rng)
-    with pytest.raises(ValueError, match="positive integers"):
-        active_learning_curve(model, *digits, budgets=[0, 10], rng=rng)
+        active_learning_curve(model, *digits, budgets=[20, 10], seed=rng)
+    with pytest.raises(ParameterError, match=r"budgets\[0\]=0 is out of range"):
+        active_learning_curve(model, *digits, budgets=[0, 10], seed=rng)
     with pytest.raises(ValueError, match="exceeds the pool"):
-        active_learning_curve(model, *digits, budgets=[10, 5000], rng=rng)
+        active_learning_curve(model, *digits, budgets=[10, 5000], seed=rng)
     with pytest.raises(ValueError, match="batch_size"):
-        active_learning_curve(model, *digits, budgets=[10], batch_size=0, rng=rng)
+        active_learning_curve(model, *digits, budgets=[10], batch_size=0, seed=rng)
     X, y, X_test, y_test = digits
-    with pytest.raises(ValueError, match="matching lengths"):
-        active_learning_curve(model, X, y[:-1], X_test, y_test, budgets=[10], rng=rng)
+    with pytest.raises(ParameterError, match="X_pool and y_pool must have the same length"):
+        active_learning_curve(model, X, y[:-1], X_test, y_test, budgets=[10], seed=rng)
 
 
 def test_budget_curve_pairs_draws_and_supports_semi_supervised(digits):
     def curve(model, **kwargs):
-        return budget_curve(
-            model, *digits, budgets=[10, 50], n_repeats=2, rng=np.random.default_rng(1), **kwargs
-        )
+        return budget_curve(model, *digits, budgets=[10, 50], n_repeats=2, seed=1, **kwargs)
 
     supervised = curve(LogisticRegression(max_iter=200))
     assert supervised.equals(curve(LogisticRegression(max_iter=200)))  # same draws, same result
@@ -106,7 +116,7 @@ def test_budget_curve_roc_auc_and_single_class_draws():
         y,
         budgets=[1],
         n_repeats=3,
-        rng=np.random.default_rng(0),
+        seed=0,
         metric="roc_auc",
     )
     assert curve.tolist() == [0.5]
@@ -115,6 +125,16 @@ def test_budget_curve_roc_auc_and_single_class_draws():
 def test_budget_curve_bad_input(digits):
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="metric='f1' is not allowed"):
-        budget_curve(LogisticRegression(), *digits, budgets=[10], rng=rng, metric="f1")
+        budget_curve(LogisticRegression(), *digits, budgets=[10], seed=rng, metric="f1")
     with pytest.raises(ValueError, match="n_repeats"):
-        budget_curve(LogisticRegression(), *digits, budgets=[10], rng=rng, n_repeats=0)
+        budget_curve(LogisticRegression(), *digits, budgets=[10], seed=rng, n_repeats=0)
+
+
+def test_seeds_are_reproducible_and_none_is_refused(digits):
+    model = LogisticRegression(max_iter=200)
+    one = budget_curve(model, *digits, budgets=[10, 30], n_repeats=2)
+    assert one.equals(budget_curve(model, *digits, budgets=[10, 30], n_repeats=2, seed=0))
+    with pytest.raises(ParameterError, match="budget_curve: seed"):
+        budget_curve(model, *digits, budgets=[10], seed=None)
+    with pytest.raises(ParameterError, match="active_learning_curve: seed"):
+        active_learning_curve(model, *digits, budgets=[10], seed=-1)
