@@ -24,10 +24,13 @@ would, and returns a :class:`LeakageReport` (one :class:`Finding` per check and 
 ``dominant_feature`` one feature more predictive on its own than all the others together
 ===================  ===========================================================================
 
-It is hand-written on purpose: the checks are the lesson, and each is a few lines of pandas.
-Maintained tools cover parts of it (Deepchecks' tabular train-test validation suite checks
-samples mixed between the splits, overlapping dates and feature-label correlation), but they
-are heavy dependencies whose statistics are harder to read than the few lines here.
+The checks are hand-written on purpose: they are the lesson, and each is a few lines of
+pandas. Maintained tools cover parts of it (Deepchecks' tabular train-test validation suite
+checks samples mixed between the splits, overlapping dates and feature-label correlation), but
+they are heavy dependencies whose statistics are harder to read than the few lines here. The
+statistics under ``dominant_feature`` are the libraries': quantile bins from
+:func:`mlsys_kit.stats.quantile_edges`, cross-fitted target encoding from
+:class:`sklearn.preprocessing.TargetEncoder`, and :func:`sklearn.metrics.roc_auc_score`.
 The checker sees data, not code: leaks that live in a pipeline (a scaler or an imputer fitted
 before splitting) leave no trace in the split, so it cannot see them. Fit preprocessing
 inside a :class:`sklearn.pipeline.Pipeline` on the training split to avoid those.
@@ -51,12 +54,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
+from mlsys_kit.params import (
+    ParameterError,
+    check_choice,
+    check_float,
+    check_int,
+    check_type,
+)
+from mlsys_kit.results import Report
+from mlsys_kit.stats import quantile_bins, quantile_edges
+
 __all__ = [
-    "CHECKS",
+    "LEAKAGE_CHECKS",
     "Estimate",
     "Finding",
     "LeakageReport",
@@ -66,7 +78,7 @@ __all__ = [
 ]
 
 #: The checks :func:`check_leakage` runs, in report order.
-CHECKS: tuple[str, ...] = (
+LEAKAGE_CHECKS: tuple[str, ...] = (
     "time_order",
     "row_overlap",
     "group_overlap",
@@ -131,10 +143,9 @@ def offline_and_future_auc(
 
     Raises
     ------
-    TypeError
-        A frame is not a DataFrame.
-    ValueError
-        A column is missing, or a split lacks one of the two classes.
+    ParameterError
+        A frame is not a DataFrame, a column is missing, or a split lacks one of the two
+        classes.
 
     Examples
     --------
@@ -146,14 +157,16 @@ def offline_and_future_auc(
     >>> est.offline, est.future
     (0.75, 1.0)
     """
+    owner = "offline_and_future_auc"
     frames = {"train": train, "valid": valid, "future": future}
     features = list(features)
     for name, frame in frames.items():
-        _require_frame(name, frame)
-        _require_columns(name, frame, [*features, target])
+        _columns_of(name, frame, [*features, target], owner)
     for name in ("valid", "future"):
         if frames[name][target].nunique() != 2:
-            raise ValueError(f"{name} must contain both classes of {target!r} to compute an AUC")
+            raise ParameterError(
+                f"{owner}: {name} must contain both classes of {target!r} to compute an AUC"
+            )
     fitted = clone(model).fit(train[features], train[target])
     return Estimate(
         offline=_auc(fitted, valid, features, target), future=_auc(fitted, future, features, target)
@@ -176,7 +189,7 @@ class Finding:
     Attributes
     ----------
     check : str
-        One of :data:`CHECKS`.
+        One of :data:`LEAKAGE_CHECKS`.
     subject : str
         ``"split"`` for the split checks, else the feature's name.
     statistic : float
@@ -198,13 +211,16 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class LeakageReport:
+class LeakageReport(Report):
     """What :func:`check_leakage` found: one :class:`Finding` per check and subject.
+
+    A :class:`mlsys_kit.results.Report`: :meth:`to_frame` is the table of findings, which
+    notebooks show; its text form lists the flagged findings.
 
     Attributes
     ----------
     findings : tuple of Finding
-        In the order of :data:`CHECKS`; checks that could not run (no ``time_col``...) are
+        In the order of :data:`LEAKAGE_CHECKS`; checks that could not run (no ``time_col``...) are
         absent, and listed in ``skipped``.
     skipped : tuple of str
         Checks not run, each with the argument it needs.
@@ -239,7 +255,9 @@ class LeakageReport:
         for f in self.flagged:
             lines.append(f"  ✘ {f.check} ({f.subject}): {f.explanation}")
         n_ok = len(self.findings) - len(self.flagged)
-        checks_ok = sorted({f.check for f in self.findings if not f.flagged}, key=CHECKS.index)
+        checks_ok = sorted(
+            {f.check for f in self.findings if not f.flagged}, key=LEAKAGE_CHECKS.index
+        )
         if n_ok:
             lines.append(f"  ✔ {n_ok} clean: {', '.join(checks_ok)}")
         for reason in self.skipped:
@@ -310,7 +328,7 @@ def check_leakage(
     n_bins : int, default 10
         Quantile bins for the one-feature models of ``dominant_feature``.
     random_state : int, default 0
-        Seed of the cross-fitting halves of ``dominant_feature``.
+        Seed of the cross-fitting folds of ``dominant_feature`` (passed to scikit-learn).
 
     Returns
     -------
@@ -319,12 +337,11 @@ def check_leakage(
 
     Raises
     ------
-    TypeError
-        ``train`` or ``test`` is not a DataFrame, or ``feature_times`` is not a mapping.
-    ValueError
-        A named column is missing, a split is empty, the target is not binary, a threshold
-        is out of range, or ``feature_times`` is given without ``time_col``. The message says
-        what was wrong and what is allowed.
+    ParameterError
+        ``train`` or ``test`` is not a DataFrame or is empty, ``feature_times`` is not a
+        mapping, a named column is missing, the target is not binary, a threshold is out of
+        range, or ``feature_times`` is given without ``time_col``. The message says what was
+        wrong and what is allowed.
 
     Notes
     -----
@@ -345,57 +362,57 @@ def check_leakage(
     >>> report.suspect_features, report.split_flagged
     ([], True)
     """
-    _require_frame("train", train)
-    _require_frame("test", test)
+    owner = "check_leakage"
     for name, frame in (("train", train), ("test", test)):
+        check_type(name, frame, pd.DataFrame, owner=owner)
         if len(frame) == 0:
-            raise ValueError(f"{name} is empty: check_leakage needs rows in both splits")
-    if feature_times is not None and not isinstance(feature_times, Mapping):
-        raise TypeError(
-            "feature_times must be a mapping {feature: Timedelta or column name}; "
-            f"got {type(feature_times).__name__}"
-        )
+            raise ParameterError(f"{owner}: {name} is empty: rows are needed in both splits")
+    if feature_times is not None:
+        check_type("feature_times", feature_times, Mapping, owner=owner)
     feature_times = dict(feature_times or {})
     if feature_times and time_col is None:
-        raise ValueError("feature_times needs time_col: the prediction time to compare with")
-    for name, value, upper in [
-        ("max_time_overlap", max_time_overlap, 1.0),
-        ("max_row_overlap", max_row_overlap, 1.0),
-        ("max_group_overlap", max_group_overlap, 1.0),
-        ("max_late_share", max_late_share, 1.0),
+        raise ParameterError(
+            f"{owner}: feature_times needs time_col: the prediction time to compare with"
+        )
+    for name, value in [
+        ("max_time_overlap", max_time_overlap),
+        ("max_row_overlap", max_row_overlap),
+        ("max_group_overlap", max_group_overlap),
+        ("max_late_share", max_late_share),
     ]:
-        _check_fraction(name, value, upper)
-    _check_positive("dominance", dominance, minimum=0.0)
-    _check_fraction("min_auc", min_auc, 1.0, lower=0.5)
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2; got {n_bins!r}")
+        check_float(name, value, min=0, max=1, owner=owner)
+    check_float("dominance", dominance, min=0, owner=owner)
+    check_float("min_auc", min_auc, min=0.5, max=1, owner=owner)
+    check_int("n_bins", n_bins, min=2, owner=owner)
 
     time_columns = [v for v in feature_times.values() if isinstance(v, str)]
     special = [c for c in (target, time_col, group_col) if c is not None]
     for name, frame in (("train", train), ("test", test)):
-        _require_columns(name, frame, [*special, *time_columns])
+        _columns_of(name, frame, [*special, *time_columns], owner)
     if features is None:
         excluded = {*special, *time_columns}
         features = [c for c in train.columns if c not in excluded]
     else:
         if isinstance(features, str):
-            raise TypeError(f"features must be a sequence of column names; got {features!r}")
+            raise ParameterError(
+                f"{owner}: features must be a sequence of column names; got {features!r}"
+            )
         features = list(features)
         for name, frame in (("train", train), ("test", test)):
-            _require_columns(name, frame, features)
+            _columns_of(name, frame, features, owner)
     if not features:
-        raise ValueError("no features to check: pass features=[...] or add columns")
-    unknown = sorted(set(feature_times) - set(features))
-    if unknown:
-        raise ValueError(f"feature_times names columns that are not features: {unknown}")
+        raise ParameterError(f"{owner}: no features to check: pass features=[...] or add columns")
+    for feature in feature_times:
+        check_choice("feature_times key", feature, features, owner=owner)
     for name, frame in (("train", train), ("test", test)):
         classes = frame[target].dropna().unique()
         if len(classes) > 2:
-            raise ValueError(
-                f"target {target!r} must be binary; {name} has {len(classes)} distinct values"
+            raise ParameterError(
+                f"{owner}: target {target!r} must be binary; {name} has {len(classes)} "
+                "distinct values"
             )
-    y_train = _binary(train[target])
-    y_test = _binary(test[target])
+    y_train = _binary(train[target], owner)
+    y_test = _binary(test[target], owner)
 
     findings: list[Finding] = []
     skipped: list[str] = []
@@ -415,7 +432,7 @@ def check_leakage(
     else:
         skipped.append("feature_timing (pass time_col and feature_times)")
     both_y = np.concatenate([y_train, y_test])
-    if len(features) >= 2 and len(np.unique(both_y)) == 2:
+    if len(features) >= 2 and min(both_y.sum(), len(both_y) - both_y.sum()) >= 2:
         pooled = pd.concat([train[features], test[features]], ignore_index=True)
         pooled[target] = both_y
         power = predictive_power(
@@ -423,7 +440,7 @@ def check_leakage(
         )
         findings.extend(_dominant(power, dominance, min_auc))
     else:
-        skipped.append("dominant_feature (needs two features and both classes)")
+        skipped.append("dominant_feature (needs two features and two rows of each class)")
     return LeakageReport(tuple(findings), tuple(skipped))
 
 
@@ -437,12 +454,15 @@ def predictive_power(
 ) -> pd.DataFrame:
     """How predictive each feature is alone, and all the other features together.
 
-    Each feature gets a one-feature model: the label's log-odds in each bin of the feature
-    (quantile bins of a numeric feature with more than ``n_bins`` values, else one bin per
-    value; missing values are a bin of their own), shrunk toward the overall rate for small
-    bins. Summing these log-odds over features is a naive Bayes model. Both are cross-fitted
-    (learned on one half of the rows, applied to the other), so a feature that only memorises
-    (an id) does not look predictive.
+    Each feature gets a one-feature model: the label's rate in each bin of the feature
+    (quantile bins of a numeric feature with more than ``n_bins`` values, from
+    :func:`mlsys_kit.stats.quantile_edges`, else one bin per value; missing values are a bin
+    of their own), shrunk toward the overall rate for small bins: a target encoding,
+    :class:`sklearn.preprocessing.TargetEncoder` with ``smooth=50``, cross-fitted on five
+    stratified folds (each row is encoded by the folds that did not see it), so that a feature
+    that only memorises (an id) does not look predictive. Each rate is turned into log-odds
+    relative to the overall rate; summing them over features is a naive Bayes model. AUCs
+    are :func:`sklearn.metrics.roc_auc_score`.
 
     Parameters
     ----------
@@ -455,7 +475,8 @@ def predictive_power(
     n_bins : int, default 10
         Quantile bins for a numeric feature.
     random_state : int, default 0
-        Seed of the random halves used for cross-fitting.
+        Seed of the cross-fitting folds (passed to
+        :class:`sklearn.model_selection.StratifiedKFold`).
 
     Returns
     -------
@@ -476,28 +497,39 @@ def predictive_power(
     >>> power["ratio"].idxmax(), bool(power.loc["leak", "auc_alone"] > 0.9)
     ('leak', True)
     """
+    from scipy.special import logit
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import TargetEncoder
+
+    owner = "predictive_power"
     features = list(features)
     if len(features) < 2:
-        raise ValueError(f"predictive_power needs at least two features; got {features}")
-    _require_frame("frame", frame)
-    _require_columns("frame", frame, [*features, target])
-    y = _binary(frame[target])
-    if len(np.unique(y)) != 2:
-        raise ValueError(f"target {target!r} must contain both classes")
-    half = np.random.default_rng([random_state, 5]).random(len(frame)) < 0.5
-    logodds = np.zeros((len(frame), len(features)))
-    for j, feature in enumerate(features):
-        x = frame[feature].reset_index(drop=True)
-        for fit_on in (half, ~half):
-            if fit_on.all() or not fit_on.any():
-                continue
-            logodds[~fit_on, j] = _bin_logodds(x[fit_on], y[fit_on], x[~fit_on], n_bins)
+        raise ParameterError(f"{owner}: needs at least two features; got {features}")
+    _columns_of("frame", frame, [*features, target], owner)
+    n_bins = check_int("n_bins", n_bins, min=2, owner=owner)
+    y = _binary(frame[target], owner)
+    minority = int(min(y.sum(), len(y) - y.sum()))
+    if minority < 2:
+        raise ParameterError(
+            f"{owner}: target {target!r} must contain both classes, each at least twice "
+            f"(to cross-fit); the rarer class has {minority} row(s)"
+        )
+    codes = np.column_stack([_bin_codes(frame[feature], n_bins) for feature in features])
+    n_folds = min(5, minority)  # five folds, fewer only for a tiny sample
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state)
+    encoder = TargetEncoder(target_type="binary", smooth=50.0, cv=folds)
+    rates = encoder.fit_transform(codes, y)
+    logodds = logit(np.clip(rates, 1e-6, 1 - 1e-6)) - logit(encoder.target_mean_)
     total = logodds.sum(axis=1)
-    alone = [_rank_auc(y, logodds[:, j]) for j in range(len(features))]
+    alone = [float(roc_auc_score(y, logodds[:, j])) for j in range(len(features))]
     # "All the others together": naive Bayes on them, or the best of them alone if better
     # (with few rows, the log-odds of useless features add noise to the naive Bayes sum).
+    # Rounded, so that rows with the same bins tie exactly instead of by rounding noise.
     others = [
-        max(_rank_auc(y, total - logodds[:, j]), max(a for i, a in enumerate(alone) if i != j))
+        max(
+            float(roc_auc_score(y, np.round(total - logodds[:, j], 10))),
+            max(a for i, a in enumerate(alone) if i != j),
+        )
         for j in range(len(features))
     ]
     out = pd.DataFrame({"auc_alone": alone, "auc_others": others}, index=features)
@@ -507,44 +539,18 @@ def predictive_power(
     return out
 
 
-def _rank_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC as the Mann-Whitney statistic (ties count half); faster than roc_auc_score."""
-    ranks = rankdata(score)
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+def _bin_codes(values: pd.Series, n_bins: int) -> np.ndarray:
+    """Integer bin codes (missing -> -1): quantile bins of a numeric feature, else its values.
 
-
-def _bin_logodds(
-    x_fit: pd.Series, y_fit: np.ndarray, x_apply: pd.Series, n_bins: int
-) -> np.ndarray:
-    """Shrunk log-odds of each bin, learned on one half, relative to the overall odds."""
-    prior = float(np.clip(y_fit.mean(), 1e-6, 1 - 1e-6))
-    codes_fit, codes_apply = _bin_codes(x_fit, x_apply, n_bins)
-    table = pd.DataFrame({"code": codes_fit, "y": y_fit.astype(float)})
-    table = table.groupby("code")["y"].agg(["sum", "size"])
-    smoothing = 50.0
-    rate = (table["sum"] + smoothing * prior) / (table["size"] + smoothing)
-    logodds = np.log(rate / (1 - rate)) - np.log(prior / (1 - prior))
-    return pd.Series(codes_apply).map(logodds).fillna(0.0).to_numpy()
-
-
-def _bin_codes(x_train: pd.Series, x_test: pd.Series, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Integer bin codes (missing -> -1) for both splits, bins learned on the training split."""
-    numeric = pd.api.types.is_numeric_dtype(x_train) and not pd.api.types.is_bool_dtype(x_train)
-    if numeric and x_train.nunique() > n_bins:
-        values = x_train.to_numpy(dtype=float)
-        edges = np.unique(np.nanquantile(values, np.linspace(0, 1, n_bins + 1)[1:-1]))
-
-        def codes(x: pd.Series) -> np.ndarray:
-            v = x.to_numpy(dtype=float)
-            return np.where(np.isnan(v), -1, np.searchsorted(edges, v, side="right"))
-
-        return codes(x_train), codes(x_test)
-    categories = pd.Index(pd.unique(x_train.dropna()))
-    codes_test = categories.get_indexer(x_test)
-    unseen = (codes_test < 0) & x_test.notna().to_numpy()  # scored with the overall rate
-    return categories.get_indexer(x_train), np.where(unseen, -2, codes_test)
+    The bins are the kit's one quantile binning (:func:`mlsys_kit.stats.quantile_edges`),
+    learned on all rows: unsupervised, so no label leaks into the cross-fitted encoding.
+    """
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric and values.nunique() > n_bins:
+        x = values.to_numpy(dtype=float)
+        return quantile_bins(x, quantile_edges(x, n_bins))
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    return codes
 
 
 def _time_order(t_train: pd.Series, t_test: pd.Series, threshold: float) -> Finding:
@@ -600,9 +606,9 @@ def _feature_timing(
         recorded = prediction_time + lag
         how = f"known {_format_lag(lag)} after {time_col!r}"
     else:
-        raise TypeError(
-            f"feature_times[{feature!r}] must be a Timedelta (or a number, for a numeric "
-            f"time_col) or a column name; got {when!r}"
+        raise ParameterError(
+            f"check_leakage: feature_times[{feature!r}] must be a Timedelta (or a number, for "
+            f"a numeric time_col) or a column name; got {when!r}"
         )
     late = (recorded > prediction_time).to_numpy(dtype=bool)
     share = float(late.mean())
@@ -636,30 +642,27 @@ def _dominant(power: pd.DataFrame, dominance: float, min_auc: float) -> list[Fin
 
 
 # --------------------------------------------------------------------------------------------
-# Input checks
+# Inputs
 # --------------------------------------------------------------------------------------------
 
 
-def _require_frame(name: str, frame: object) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
+def _columns_of(name: str, frame: Any, columns: Sequence[str], owner: str) -> pd.DataFrame:
+    """``frame`` (a DataFrame, else ParameterError) once each of ``columns`` is one of its own."""
+    check_type(name, frame, pd.DataFrame, owner=owner)
+    for column in dict.fromkeys(columns):
+        check_choice(f"{name} column", column, list(frame.columns), owner=owner)
+    return frame
 
 
-def _require_columns(name: str, frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{name} has no column(s) {missing}; it has {list(map(str, frame.columns))}"
-        )
-
-
-def _binary(values: pd.Series) -> np.ndarray:
+def _binary(values: pd.Series, owner: str) -> np.ndarray:
     if values.isna().any():
-        raise ValueError(f"target {values.name!r} has missing values; drop or label them first")
+        raise ParameterError(
+            f"{owner}: target {values.name!r} has missing values; drop or label them first"
+        )
     classes = np.sort(values.unique())
     if len(classes) == 2 and not set(classes) <= {0, 1}:
-        raise ValueError(
-            f"target {values.name!r} must be coded 0/1 or False/True; got {list(classes)}"
+        raise ParameterError(
+            f"{owner}: target {values.name!r} must be coded 0/1 or False/True; got {list(classes)}"
         )
     return values.to_numpy().astype(np.int64)
 
@@ -672,13 +675,3 @@ def _format_lag(lag: Any) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool)
-
-
-def _check_fraction(name: str, value: Any, upper: float, lower: float = 0.0) -> None:
-    if not _is_number(value) or not lower <= value <= upper:
-        raise ValueError(f"{name} must be a number in [{lower:g}, {upper:g}]; got {value!r}")
-
-
-def _check_positive(name: str, value: Any, minimum: float) -> None:
-    if not _is_number(value) or not np.isfinite(value) or value < minimum:
-        raise ValueError(f"{name} must be a finite number >= {minimum:g}; got {value!r}")

@@ -7,14 +7,18 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from mlsys_kit.features import leakage
 from mlsys_kit.features.leakage import (
-    CHECKS,
+    LEAKAGE_CHECKS,
     Estimate,
     LeakageReport,
     check_leakage,
     offline_and_future_auc,
     predictive_power,
 )
+from mlsys_kit.params import ParameterError
+from mlsys_kit.results import Report
+from mlsys_kit.stats import quantile_bins, quantile_edges
 
 
 def make_data(n: int = 4_000, seed: int = 0) -> pd.DataFrame:
@@ -156,7 +160,7 @@ def test_report_frame_and_repr(data):
         "explanation",
     ]
     assert len(frame) == len(report.findings)
-    assert set(frame["check"]) <= set(CHECKS)
+    assert set(frame["check"]) <= set(LEAKAGE_CHECKS)
     text = repr(report)
     assert text.startswith("LeakageReport: ")
     assert "✘ time_order (split)" in text and "skipped group_overlap" in text
@@ -229,8 +233,12 @@ def test_offline_and_future_auc(data):
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"target": "nope"}, ValueError, r"train has no column\(s\) \['nope'\]"),
-        ({"target": "y", "time_col": "when"}, ValueError, r"no column\(s\) \['when'\]"),
+        (
+            {"target": "nope"},
+            ValueError,
+            "check_leakage: train column='nope' is not allowed: choose one of 'time'",
+        ),
+        ({"target": "y", "time_col": "when"}, ValueError, "train column='when' is not allowed"),
         ({"target": "y", "features": ["signal", "ghost"]}, ValueError, "'ghost'"),
         ({"target": "y", "features": "signal"}, TypeError, "sequence of column names"),
         ({"target": "y", "features": []}, ValueError, "no features to check"),
@@ -244,13 +252,17 @@ def test_offline_and_future_auc(data):
         (
             {"target": "y", "time_col": "time", "feature_times": {"ghost": pd.Timedelta(0)}},
             ValueError,
-            "not features",
+            "feature_times key='ghost' is not allowed: choose one of 'user'",
         ),
-        ({"target": "y", "time_col": "time", "feature_times": ["leak"]}, TypeError, "mapping"),
+        (
+            {"target": "y", "time_col": "time", "feature_times": ["leak"]},
+            TypeError,
+            "feature_times must be a Mapping; got list",
+        ),
         (
             {"target": "y", "time_col": "time", "feature_times": {"leak": "7 days"}},
             ValueError,
-            r"no column\(s\) \['7 days'\]",
+            "train column='7 days' is not allowed",
         ),
         (
             {"target": "y", "time_col": "time", "feature_times": {"leak": [1]}},
@@ -260,26 +272,32 @@ def test_offline_and_future_auc(data):
         (
             {"target": "y", "max_row_overlap": 1.5},
             ValueError,
-            r"max_row_overlap must be .*\[0, 1\]",
+            r"max_row_overlap=1.5 is out of range: allowed 0 ≤ max_row_overlap ≤ 1",
         ),
         ({"target": "y", "max_time_overlap": -0.1}, ValueError, "max_time_overlap"),
         ({"target": "y", "dominance": float("nan")}, ValueError, "dominance must be a finite"),
-        ({"target": "y", "min_auc": 0.3}, ValueError, r"min_auc must be .*\[0.5, 1\]"),
-        ({"target": "y", "n_bins": 1}, ValueError, "n_bins must be an integer >= 2"),
+        (
+            {"target": "y", "min_auc": 0.3},
+            ValueError,
+            r"min_auc=0.3 is out of range: allowed 0.5 ≤ min_auc ≤ 1",
+        ),
+        ({"target": "y", "n_bins": 1}, ValueError, "n_bins=1 is out of range: allowed n_bins ≥ 2"),
         ({"target": "y", "n_bins": True}, ValueError, "n_bins"),
     ],
 )
 def test_bad_arguments(data, kwargs, error, match):
-    with pytest.raises(error, match=match):
+    with pytest.raises(ParameterError, match=match):
+        check_leakage(data.iloc[:3_000], data.iloc[3_000:], **kwargs)
+    with pytest.raises(error, match=match):  # ParameterError is both ValueError and TypeError
         check_leakage(data.iloc[:3_000], data.iloc[3_000:], **kwargs)
 
 
 def test_bad_frames(data):
-    with pytest.raises(TypeError, match="train must be a pandas DataFrame; got ndarray"):
+    with pytest.raises(TypeError, match="check_leakage: train must be a DataFrame; got ndarray"):
         check_leakage(data.to_numpy(), data, target="y")
     with pytest.raises(ValueError, match="test is empty"):
         check_leakage(data, data.iloc[:0], target="y")
-    with pytest.raises(ValueError, match="test has no column"):
+    with pytest.raises(ValueError, match="test column='noise' is not allowed"):
         check_leakage(data, data.drop(columns="noise"), target="y", features=["noise", "signal"])
 
 
@@ -307,7 +325,80 @@ def test_bad_input_to_helpers(data):
             features=["signal"],
             target="y",
         )
-    with pytest.raises(TypeError, match="valid must be a pandas DataFrame"):
+    with pytest.raises(
+        TypeError, match="offline_and_future_auc: valid must be a DataFrame; got NoneType"
+    ):
         offline_and_future_auc(
             LogisticRegression(), data, None, data, features=["signal"], target="y"
         )
+
+
+# --- the libraries behind dominant_feature --------------------------------------------------------
+
+
+def test_report_is_a_results_report(data):
+    report = check_leakage(data.iloc[:3_000], data.iloc[3_000:], target="y")
+    assert isinstance(report, Report)
+    assert report._repr_html_() == report.to_frame()._repr_html_()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_bin_codes_are_the_kits_quantile_bins(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.lognormal(size=500).round(rng.integers(0, 3))
+    x[rng.random(500) < 0.1] = np.nan
+    codes = leakage._bin_codes(pd.Series(x), 10)
+    np.testing.assert_array_equal(codes, quantile_bins(x, quantile_edges(x, 10)))
+    # the hand-written binning this replaced: nanquantile edges, searchsorted on the right
+    edges = np.unique(np.nanquantile(x, np.linspace(0, 1, 11)[1:-1]))
+    by_hand = np.where(np.isnan(x), -1, np.searchsorted(edges, x, side="right"))
+    np.testing.assert_array_equal(codes, by_hand)
+    colours = pd.Series(rng.choice(["red", "blue", None], 200))
+    np.testing.assert_array_equal(leakage._bin_codes(colours, 10) == -1, colours.isna())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_predictive_power_matches_a_hand_computed_cross_fitted_naive_bayes(seed):
+    """TargetEncoder + roc_auc_score give what the hand-written encoding and rank AUC gave."""
+    from scipy.special import logit
+    from scipy.stats import mannwhitneyu
+    from sklearn.model_selection import StratifiedKFold
+
+    rng = np.random.default_rng(seed)
+    n = 1_500
+    y = (rng.random(n) < 0.3).astype(int)
+    frame = pd.DataFrame(
+        {
+            "a": y + rng.normal(0, 1.0, n),
+            "b": rng.choice(["u", "v", "w"], n),
+            "c": np.where(rng.random(n) < 0.2, np.nan, y + rng.normal(0, 3.0, n)),
+            "y": y,
+        }
+    )
+    features = ["a", "b", "c"]
+    power = predictive_power(frame, target="y", features=features, random_state=seed)
+    codes = np.column_stack([leakage._bin_codes(frame[f], 10) for f in features])
+    logodds = np.zeros(codes.shape)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    for fit, apply in folds.split(codes, y):
+        prior = y[fit].mean()
+        for j in range(len(features)):
+            table = pd.DataFrame({"code": codes[fit, j], "y": y[fit]}).groupby("code")["y"]
+            rate = (table.sum() + 50 * prior) / (table.size() + 50)
+            rates = pd.Series(codes[apply, j]).map(rate).fillna(prior).to_numpy()
+            logodds[apply, j] = logit(rates) - logit(y.mean())
+
+    def rank_auc(score):
+        return mannwhitneyu(score[y == 1], score[y == 0]).statistic / (y.sum() * (n - y.sum()))
+
+    alone = [rank_auc(logodds[:, j]) for j in range(3)]
+    np.testing.assert_allclose(power["auc_alone"], alone, atol=1e-12)
+    total = logodds.sum(axis=1)
+    others = [
+        max(
+            rank_auc(np.round(total - logodds[:, j], 10)),
+            max(a for i, a in enumerate(alone) if i != j),
+        )
+        for j in range(3)
+    ]
+    np.testing.assert_allclose(power["auc_others"], others, atol=1e-12)
