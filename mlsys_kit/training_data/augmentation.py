@@ -21,7 +21,9 @@ What is in here, and why some of it is written by hand:
   (a 6 turned upside down is a 9): they show where augmentation hurts.
 
 Every function accepts one image (a 2-D array) or a batch (a 3-D array ``(n, height, width)``)
-and returns the same shape, as floats.
+and returns the same shape, as floats. The random ones take ``seed`` (an integer or a
+:class:`numpy.random.Generator`, resolved by :func:`mlsys_kit.params.make_rng`): pass one
+Generator to several calls to draw them from one stream.
 
 Examples
 --------
@@ -35,16 +37,25 @@ np.float64(1.0)
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_choice,
+    check_float,
+    check_int,
+    make_rng,
+)
+
 __all__ = [
     "METHODS",
     "LABEL_CHANGING",
+    "Augmented",
     "Mixed",
     "add_noise",
     "augment",
@@ -61,67 +72,68 @@ LABEL_CHANGING: tuple[str, ...] = ("rotate180", "flip")
 
 
 # ----------------------------------------------------------------------------------------------
-# Input checks
+# Arguments (checked with mlsys_kit.params; these compose its checks for image batches)
 # ----------------------------------------------------------------------------------------------
 
 
-def _as_batch(images: ArrayLike, name: str = "images") -> tuple[NDArray[np.float64], bool]:
+def _as_batch(images: ArrayLike, owner: str) -> tuple[NDArray[np.float64], bool]:
     """Return ``images`` as a float (n, height, width) batch, and whether it was one image."""
     if isinstance(images, np.ndarray) and images.dtype == object or isinstance(images, str):
-        raise TypeError(f"{name} must be a numeric array; got {type(images).__name__}")
+        raise ParameterError(
+            f"{owner}: images must be a numeric array; got {type(images).__name__}"
+        )
     try:
         array = np.asarray(images, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a numeric array of images; got {images!r:.60}") from error
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{owner}: images must be a numeric array of images; got {images!r:.60}"
+        ) from None
     if array.ndim not in (2, 3):
-        raise ValueError(
-            f"{name} must be one image (height, width) or a batch (n, height, width); "
+        raise ParameterError(
+            f"{owner}: images must be one image (height, width) or a batch (n, height, width); "
             f"got an array of shape {array.shape}"
         )
     if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}): nothing to transform")
+        raise ParameterError(
+            f"{owner}: images is empty (shape {array.shape}): nothing to transform"
+        )
     if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite pixels")
+        raise ParameterError(f"{owner}: images contains NaN or infinite pixels")
     single = array.ndim == 2
     return (array[None] if single else array), single
 
 
-def _per_image(name: str, value: ArrayLike, n: int) -> NDArray[np.float64]:
+def _per_image(name: str, value: ArrayLike, n: int, owner: str) -> NDArray[np.float64]:
     """A scalar or one value per image, as an array of length ``n``."""
     array = np.asarray(value, dtype=float)
     if array.ndim == 0:
         array = np.full(n, float(array))
     if array.shape != (n,):
-        raise ValueError(
-            f"{name} must be a number or one value per image ({n}); got shape {array.shape}"
+        raise ParameterError(
+            f"{owner}: {name} must be a number or one value per image ({n}); "
+            f"got shape {array.shape}"
         )
     if not np.isfinite(array).all():
-        raise ValueError(f"{name} must be finite; got {value!r}")
+        raise ParameterError(f"{owner}: {name} must be finite; got {value!r}")
     return array
 
 
-def _check_number(name: str, value: Any, *, min: float, max: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise TypeError(f"{name} must be a finite number; got {value!r}")
-    if value < min or (max is not None and value > max):
-        allowed = f"{min} ≤ {name} ≤ {max}" if max is not None else f"{name} ≥ {min}"
-        raise ValueError(f"{name}={value!r} is out of range: allowed {allowed}")
-    return float(value)
-
-
-def _check_rng(rng: Any) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy Generator (np.random.default_rng(seed)); got {type(rng).__name__}"
-        )
-    return rng
-
-
-def _check_labels(labels: ArrayLike, n: int) -> NDArray[Any]:
+def _labels_for(labels: ArrayLike, n: int, owner: str) -> NDArray[Any]:
     array = np.asarray(labels)
     if array.shape != (n,):
-        raise ValueError(f"labels must have one label per image ({n}); got shape {array.shape}")
+        raise ParameterError(
+            f"{owner}: labels must have one label per image ({n}); got shape {array.shape}"
+        )
     return array
+
+
+def _clip_range(clip: tuple[float, float] | None, owner: str) -> tuple[float, float] | None:
+    if clip is None:
+        return None
+    low, high = clip
+    if not low < high:
+        raise ParameterError(f"{owner}: clip must be (low, high) with low < high; got {clip!r}")
+    return float(low), float(high)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -150,7 +162,7 @@ def shift(
 
     Raises
     ------
-    ValueError
+    ParameterError
         When ``images`` is not 2-D or 3-D, or ``dx``/``dy`` has the wrong length.
 
     Examples
@@ -162,9 +174,9 @@ def shift(
     """
     from scipy import ndimage
 
-    batch, single = _as_batch(images)
-    dxs, dys = _per_image("dx", dx, len(batch)), _per_image("dy", dy, len(batch))
-    fill = _check_number("fill", fill, min=-np.inf)
+    batch, single = _as_batch(images, "shift")
+    dxs, dys = _per_image("dx", dx, len(batch), "shift"), _per_image("dy", dy, len(batch), "shift")
+    fill = check_float("fill", fill, owner="shift")
     out = np.empty_like(batch)
     for i, image in enumerate(batch):
         out[i] = ndimage.shift(image, (dys[i], dxs[i]), order=1, mode="constant", cval=fill)
@@ -190,7 +202,7 @@ def rotate(images: ArrayLike, degrees: ArrayLike, *, fill: float = 0.0) -> NDArr
 
     Raises
     ------
-    ValueError
+    ParameterError
         When ``images`` is not 2-D or 3-D, or ``degrees`` has the wrong length.
 
     Examples
@@ -201,9 +213,9 @@ def rotate(images: ArrayLike, degrees: ArrayLike, *, fill: float = 0.0) -> NDArr
     """
     from scipy import ndimage
 
-    batch, single = _as_batch(images)
-    angles = _per_image("degrees", degrees, len(batch))
-    fill = _check_number("fill", fill, min=-np.inf)
+    batch, single = _as_batch(images, "rotate")
+    angles = _per_image("degrees", degrees, len(batch), "rotate")
+    fill = check_float("fill", fill, owner="rotate")
     out = np.empty_like(batch)
     for i, image in enumerate(batch):
         out[i] = ndimage.rotate(
@@ -216,7 +228,7 @@ def add_noise(
     images: ArrayLike,
     std: float,
     *,
-    rng: np.random.Generator,
+    seed: Seed = 0,
     clip: tuple[float, float] | None = None,
 ) -> NDArray[np.float64]:
     """Add Gaussian noise of standard deviation ``std`` to every pixel (perturbation).
@@ -227,7 +239,7 @@ def add_noise(
         One image ``(height, width)`` or a batch ``(n, height, width)``.
     std : float
         The noise's standard deviation, in pixel units, ≥ 0.
-    rng : numpy.random.Generator
+    seed : int or numpy.random.Generator, default 0
         The source of randomness.
     clip : (low, high), optional
         Clip the result to the valid pixel range, e.g. ``(0, 1)``.
@@ -239,19 +251,18 @@ def add_noise(
 
     Examples
     --------
-    >>> noisy = add_noise(np.zeros((2, 3, 3)), 0.1, rng=np.random.default_rng(0), clip=(0, 1))
+    >>> noisy = add_noise(np.zeros((2, 3, 3)), 0.1, seed=0, clip=(0, 1))
     >>> noisy.shape, bool(noisy.min() >= 0)
     ((2, 3, 3), True)
     """
-    batch, single = _as_batch(images)
-    std = _check_number("std", std, min=0.0)
-    rng = _check_rng(rng)
+    owner = "add_noise"
+    batch, single = _as_batch(images, owner)
+    std = check_float("std", std, min=0.0, owner=owner)
+    clip = _clip_range(clip, owner)
+    rng = make_rng(seed, owner=owner)
     out = batch + rng.normal(0.0, std, batch.shape)
     if clip is not None:
-        low, high = clip
-        if not low < high:
-            raise ValueError(f"clip must be (low, high) with low < high; got {clip!r}")
-        out = np.clip(out, low, high)
+        out = np.clip(out, *clip)
     return out[0] if single else out
 
 
@@ -287,7 +298,7 @@ def mixup(
     labels: ArrayLike,
     *,
     alpha: float,
-    rng: np.random.Generator,
+    seed: Seed = 0,
     same_class: bool = False,
 ) -> Mixed:
     """Mix every image with a random partner: ``lam * a + (1 - lam) * b``, ``lam ~ Beta``.
@@ -301,7 +312,7 @@ def mixup(
     alpha : float
         The Beta(alpha, alpha) parameter, > 0: small values keep ``lam`` near 0 or 1 (images
         barely mixed), ``alpha=1`` draws ``lam`` uniformly.
-    rng : numpy.random.Generator
+    seed : int or numpy.random.Generator, default 0
         The source of randomness.
     same_class : bool, default False
         Pick each partner among the images of the same label, so that the mixed image keeps
@@ -315,26 +326,28 @@ def mixup(
 
     Raises
     ------
-    ValueError
+    ParameterError
         When ``images`` is not a 3-D batch, ``labels`` does not match it, or ``alpha`` ≤ 0.
 
     Examples
     --------
     >>> images = np.stack([np.full((2, 2), value) for value in (0.0, 1.0, 2.0)])
-    >>> mixed = mixup(images, [0, 1, 2], alpha=1.0, rng=np.random.default_rng(0))
+    >>> mixed = mixup(images, [0, 1, 2], alpha=1.0, seed=0)
     >>> mixed.images.shape, mixed.labels_a.tolist()
     ((3, 2, 2), [0, 1, 2])
     >>> expected = mixed.lam * mixed.labels_a + (1 - mixed.lam) * mixed.labels_b
     >>> bool(np.allclose(mixed.images[:, 0, 0], expected))  # each pixel: lam * a + (1 - lam) * b
     True
     """
-    batch, single = _as_batch(images)
+    owner = "mixup"
+    batch, single = _as_batch(images, owner)
     if single:
-        raise ValueError("mixup needs a batch of images (n, height, width); got one 2-D image")
-    labels = _check_labels(labels, len(batch))
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
-        raise ValueError(f"alpha must be a number > 0; got {alpha!r}")
-    rng = _check_rng(rng)
+        raise ParameterError(
+            f"{owner}: mixup needs a batch of images (n, height, width); got one 2-D image"
+        )
+    labels = _labels_for(labels, len(batch), owner)
+    check_float("alpha", alpha, min=0, open_min=True, owner=owner)
+    rng = make_rng(seed, owner=owner)
     if same_class:
         partner = np.empty(len(batch), dtype=int)
         for label in np.unique(labels):
@@ -352,19 +365,34 @@ def mixup(
 # ----------------------------------------------------------------------------------------------
 
 
+class Augmented(NamedTuple):
+    """A training set and its augmented copies: ``images, labels = augment(...)``.
+
+    Attributes
+    ----------
+    images : numpy.ndarray
+        Shape ``(n * (1 + copies), height, width)``: the originals first, then the copies.
+    labels : numpy.ndarray
+        One label per image, each copy keeping its original's.
+    """
+
+    images: NDArray[np.float64]
+    labels: NDArray[Any]
+
+
 def augment(
     images: ArrayLike,
     labels: ArrayLike,
     method: str,
     *,
     n_copies: int = 1,
-    rng: np.random.Generator,
+    seed: Seed = 0,
     max_shift: int = 1,
     max_degrees: float = 15.0,
     noise_std: float = 0.1,
     alpha: float = 1.0,
     clip: tuple[float, float] | None = (0.0, 1.0),
-) -> tuple[NDArray[np.float64], NDArray[Any]]:
+) -> Augmented:
     """The training set followed by ``n_copies`` random variants of every image, labels kept.
 
     Parameters
@@ -386,7 +414,7 @@ def augment(
         - ``"flip"``: each image mirrored left to right, **label kept** (one copy).
     n_copies : int, default 1
         Random variants per image, ≥ 1 (ignored by "none", "rotate180" and "flip").
-    rng : numpy.random.Generator
+    seed : int or numpy.random.Generator, default 0
         The source of randomness.
     max_shift : int, default 1
         The largest offset of "shift", in whole pixels, ≥ 1.
@@ -398,45 +426,46 @@ def augment(
 
     Returns
     -------
-    (images, labels)
-        ``images`` of shape ``(n * (1 + copies), height, width)``, originals first, and the
-        matching labels.
+    Augmented
+        ``(images, labels)``: ``images`` of shape ``(n * (1 + copies), height, width)``,
+        originals first, and the matching labels.
 
     Raises
     ------
-    ValueError
+    ParameterError
         For an unknown ``method`` (naming the allowed ones) or out-of-range strengths.
 
     Examples
     --------
     >>> X = np.zeros((3, 8, 8)); X[:, 2:6, 3:5] = 1.0
-    >>> X_aug, y_aug = augment(X, [1, 7, 1], "shift", n_copies=2, rng=np.random.default_rng(0))
+    >>> X_aug, y_aug = augment(X, [1, 7, 1], "shift", n_copies=2, seed=0)
     >>> X_aug.shape, y_aug.tolist()
     ((9, 8, 8), [1, 7, 1, 1, 7, 1, 1, 7, 1])
     """
-    if method not in METHODS:
-        allowed = ", ".join(repr(m) for m in METHODS)
-        raise ValueError(f"method={method!r} is not allowed: choose one of {allowed}")
-    batch, single = _as_batch(images)
+    owner = "augment"
+    check_choice("method", method, METHODS, owner=owner)
+    batch, single = _as_batch(images, owner)
     if single:
-        raise ValueError("augment needs a batch of images (n, height, width); got one 2-D image")
-    labels = _check_labels(labels, len(batch))
-    if isinstance(n_copies, bool) or not isinstance(n_copies, numbers.Integral) or n_copies < 1:
-        raise ValueError(f"n_copies must be an integer ≥ 1; got {n_copies!r}")
-    if isinstance(max_shift, bool) or not isinstance(max_shift, numbers.Integral) or max_shift < 1:
-        raise ValueError(f"max_shift must be a whole number of pixels ≥ 1; got {max_shift!r}")
-    noise_std = _check_number("noise_std", noise_std, min=0.0)
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha > 0:
-        raise ValueError(f"alpha must be a number > 0; got {alpha!r}")
-    max_degrees = _check_number("max_degrees", max_degrees, min=0.0, max=180.0)
-    rng = _check_rng(rng)
+        raise ParameterError(
+            f"{owner}: augment needs a batch of images (n, height, width); got one 2-D image"
+        )
+    labels = _labels_for(labels, len(batch), owner)
+    n_copies = check_int("n_copies", n_copies, min=1, owner=owner)
+    max_shift = check_int("max_shift", max_shift, min=1, owner=owner)
+    noise_std = check_float("noise_std", noise_std, min=0.0, owner=owner)
+    check_float("alpha", alpha, min=0, open_min=True, owner=owner)
+    max_degrees = check_float("max_degrees", max_degrees, min=0.0, max=180.0, owner=owner)
+    clip = _clip_range(clip, owner)
+    rng = make_rng(seed, owner=owner)
     n = len(batch)
     if method == "none":
-        return batch.copy(), labels.copy()
+        return Augmented(batch.copy(), labels.copy())
     if method == "rotate180":
-        return np.concatenate([batch, batch[:, ::-1, ::-1]]), np.concatenate([labels, labels])
+        flipped = batch[:, ::-1, ::-1]
+        return Augmented(np.concatenate([batch, flipped]), np.concatenate([labels, labels]))
     if method == "flip":
-        return np.concatenate([batch, batch[:, :, ::-1]]), np.concatenate([labels, labels])
+        mirrored = batch[:, :, ::-1]
+        return Augmented(np.concatenate([batch, mirrored]), np.concatenate([labels, labels]))
     copies = []
     for _ in range(n_copies):
         if method == "shift":
@@ -445,8 +474,8 @@ def augment(
         elif method == "rotate":
             copies.append(rotate(batch, rng.uniform(-max_degrees, max_degrees, n)))
         elif method == "noise":
-            copies.append(add_noise(batch, noise_std, rng=rng, clip=clip))
+            copies.append(add_noise(batch, noise_std, seed=rng, clip=clip))
         else:  # mixup
-            copies.append(mixup(batch, labels, alpha=alpha, rng=rng, same_class=True).images)
+            copies.append(mixup(batch, labels, alpha=alpha, seed=rng, same_class=True).images)
     out = np.concatenate([batch, *copies])
-    return out, np.tile(labels, n_copies + 1)
+    return Augmented(out, np.tile(labels, n_copies + 1))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mlsys_kit.params import ParameterError
 from mlsys_kit.training_data.augmentation import (
     LABEL_CHANGING,
     METHODS,
+    Augmented,
     Mixed,
     add_noise,
     augment,
@@ -93,17 +95,17 @@ def test_rotate_by_zero_is_identity_and_per_image_angles():
 
 def test_noise_has_the_requested_spread_and_is_seeded():
     images = np.full((50, 8, 8), 0.5)
-    noisy = add_noise(images, 0.1, rng=np.random.default_rng(1))
+    noisy = add_noise(images, 0.1, seed=1)
     assert np.std(noisy - images) == pytest.approx(0.1, rel=0.05)
-    again = add_noise(images, 0.1, rng=np.random.default_rng(1))
+    again = add_noise(images, 0.1, seed=1)
     np.testing.assert_array_equal(noisy, again)
 
 
 def test_noise_clip_and_zero_noise():
     images = batch()
-    clipped = add_noise(images, 5.0, rng=np.random.default_rng(0), clip=(0, 1))
+    clipped = add_noise(images, 5.0, seed=0, clip=(0, 1))
     assert clipped.min() >= 0 and clipped.max() <= 1
-    np.testing.assert_array_equal(add_noise(images, 0.0, rng=np.random.default_rng(0)), images)
+    np.testing.assert_array_equal(add_noise(images, 0.0, seed=0), images)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -114,7 +116,7 @@ def test_noise_clip_and_zero_noise():
 def test_mixup_is_a_convex_combination_with_matching_labels():
     images = batch(8)
     labels = np.arange(8)
-    mixed = mixup(images, labels, alpha=1.0, rng=np.random.default_rng(0))
+    mixed = mixup(images, labels, alpha=1.0, seed=0)
     assert isinstance(mixed, Mixed)
     assert np.all((mixed.lam >= 0) & (mixed.lam <= 1))
     np.testing.assert_array_equal(mixed.labels_a, labels)
@@ -125,7 +127,7 @@ def test_mixup_is_a_convex_combination_with_matching_labels():
 
 def test_mixup_same_class_keeps_one_label():
     labels = np.array([0, 0, 0, 1, 1, 2])
-    mixed = mixup(batch(6), labels, alpha=0.5, rng=np.random.default_rng(3), same_class=True)
+    mixed = mixup(batch(6), labels, alpha=0.5, seed=3, same_class=True)
     np.testing.assert_array_equal(mixed.labels_a, mixed.labels_b)
 
 
@@ -137,7 +139,7 @@ def test_mixup_same_class_keeps_one_label():
 @pytest.mark.parametrize("method", ["shift", "rotate", "noise", "mixup"])
 def test_augment_appends_copies_after_the_originals(method):
     images, labels = batch(5), np.array([0, 1, 2, 1, 0])
-    X, y = augment(images, labels, method, n_copies=3, rng=np.random.default_rng(0))
+    X, y = augment(images, labels, method, n_copies=3, seed=0)
     assert X.shape == (20, 8, 8)
     np.testing.assert_array_equal(X[:5], images)
     np.testing.assert_array_equal(y, np.tile(labels, 4))
@@ -146,20 +148,20 @@ def test_augment_appends_copies_after_the_originals(method):
 
 def test_augment_none_and_label_changing_methods():
     images, labels = batch(4), np.arange(4)
-    X, y = augment(images, labels, "none", rng=np.random.default_rng(0))
+    X, y = augment(images, labels, "none", seed=0)
     np.testing.assert_array_equal(X, images)
     assert set(LABEL_CHANGING) <= set(METHODS)
-    X, y = augment(images, labels, "rotate180", n_copies=5, rng=np.random.default_rng(0))
+    X, y = augment(images, labels, "rotate180", n_copies=5, seed=0)
     assert X.shape == (8, 8, 8)  # one deterministic copy whatever n_copies
     np.testing.assert_array_equal(X[4:], images[:, ::-1, ::-1])
     np.testing.assert_array_equal(y, np.tile(labels, 2))
-    X, _ = augment(images, labels, "flip", rng=np.random.default_rng(0))
+    X, _ = augment(images, labels, "flip", seed=0)
     np.testing.assert_array_equal(X[4:], images[:, :, ::-1])
 
 
 def test_augment_shift_stays_within_max_shift():
     images = np.stack([dot(4, 4)] * 50)
-    X, _ = augment(images, np.zeros(50), "shift", n_copies=1, rng=np.random.default_rng(0))
+    X, _ = augment(images, np.zeros(50), "shift", n_copies=1, seed=0)
     rows, cols = np.nonzero(X[50:] > 0.5)[1:]
     assert rows.min() >= 3 and rows.max() <= 5 and cols.min() >= 3 and cols.max() <= 5
     assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) > 1  # offsets vary
@@ -167,8 +169,8 @@ def test_augment_shift_stays_within_max_shift():
 
 def test_augment_is_reproducible_with_a_seed():
     images, labels = batch(5), np.arange(5)
-    a = augment(images, labels, "rotate", n_copies=2, rng=np.random.default_rng(7))[0]
-    b = augment(images, labels, "rotate", n_copies=2, rng=np.random.default_rng(7))[0]
+    a = augment(images, labels, "rotate", n_copies=2, seed=7)[0]
+    b = augment(images, labels, "rotate", n_copies=2, seed=7)[0]
     np.testing.assert_array_equal(a, b)
 
 
@@ -187,21 +189,21 @@ def test_augment_is_reproducible_with_a_seed():
     ],
 )
 def test_bad_image_shapes_are_named(images, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match="shift: .*" + match):
         shift(images, 1, 0)
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match="rotate: .*" + match):
         rotate(images, 10.0)
 
 
 def test_non_numeric_images_are_refused():
-    with pytest.raises(TypeError, match="numeric array"):
+    with pytest.raises(ParameterError, match="shift: images must be a numeric array"):
         shift("digits", 1, 0)
-    with pytest.raises(TypeError, match="numeric array"):
+    with pytest.raises(ParameterError, match="rotate: images must be a numeric array"):
         rotate([["a", "b"], ["c", "d"]], 10.0)
 
 
 def test_wrong_number_of_offsets_or_angles():
-    with pytest.raises(ValueError, match=r"dx must be a number or one value per image \(3\)"):
+    with pytest.raises(ParameterError, match=r"dx must be a number or one value per image \(3\)"):
         shift(batch(3), dx=[1, 2], dy=0)
     with pytest.raises(ValueError, match=r"degrees must be a number or one value per image"):
         rotate(batch(3), [1.0, 2.0])
@@ -211,35 +213,56 @@ def test_wrong_number_of_offsets_or_angles():
 
 def test_bad_noise_arguments():
     with pytest.raises(ValueError, match=r"std=-0.1 is out of range: allowed std ≥ 0"):
-        add_noise(batch(), -0.1, rng=np.random.default_rng(0))
-    with pytest.raises(TypeError, match="rng must be a numpy Generator"):
-        add_noise(batch(), 0.1, rng=0)
+        add_noise(batch(), -0.1, seed=0)
+    with pytest.raises(ParameterError, match="add_noise: seed must be an integer"):
+        add_noise(batch(), 0.1, seed=None)
+    with pytest.raises(ParameterError, match="add_noise: seed=-1 is out of range"):
+        add_noise(batch(), 0.1, seed=-1)
     with pytest.raises(ValueError, match="clip must be"):
-        add_noise(batch(), 0.1, rng=np.random.default_rng(0), clip=(1, 0))
+        add_noise(batch(), 0.1, seed=0, clip=(1, 0))
 
 
 def test_bad_mixup_arguments():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match=r"one label per image \(4\)"):
-        mixup(batch(4), [0, 1], alpha=1.0, rng=rng)
-    with pytest.raises(ValueError, match="alpha must be a number > 0"):
-        mixup(batch(4), [0, 1, 2, 3], alpha=0, rng=rng)
+        mixup(batch(4), [0, 1], alpha=1.0, seed=rng)
+    with pytest.raises(ParameterError, match="mixup: alpha=0.0 is out of range: allowed alpha > 0"):
+        mixup(batch(4), [0, 1, 2, 3], alpha=0, seed=rng)
     with pytest.raises(ValueError, match="needs a batch"):
-        mixup(batch(1)[0], [0], alpha=1.0, rng=rng)
+        mixup(batch(1)[0], [0], alpha=1.0, seed=rng)
 
 
 def test_bad_augment_arguments():
     rng = np.random.default_rng(0)
     images, labels = batch(4), np.arange(4)
-    with pytest.raises(ValueError, match=r"method='blur' is not allowed: choose one of 'none'"):
-        augment(images, labels, "blur", rng=rng)
-    with pytest.raises(ValueError, match="n_copies must be an integer ≥ 1"):
-        augment(images, labels, "shift", n_copies=0, rng=rng)
-    with pytest.raises(ValueError, match="max_shift must be a whole number of pixels ≥ 1"):
-        augment(images, labels, "shift", max_shift=0.5, rng=rng)
+    with pytest.raises(
+        ParameterError, match=r"augment: method='blur' is not allowed: choose one of 'none'"
+    ):
+        augment(images, labels, "blur", seed=rng)
+    with pytest.raises(ParameterError, match="augment: n_copies=0 is out of range"):
+        augment(images, labels, "shift", n_copies=0, seed=rng)
+    with pytest.raises(ParameterError, match="augment: max_shift must be an integer; got 0.5"):
+        augment(images, labels, "shift", max_shift=0.5, seed=rng)
     with pytest.raises(ValueError, match=r"max_degrees=270.0 is out of range"):
-        augment(images, labels, "rotate", max_degrees=270.0, rng=rng)
+        augment(images, labels, "rotate", max_degrees=270.0, seed=rng)
     with pytest.raises(ValueError, match=r"one label per image \(4\)"):
-        augment(images, labels[:3], "shift", rng=rng)
+        augment(images, labels[:3], "shift", seed=rng)
     with pytest.raises(ValueError, match="needs a batch"):
-        augment(images[0], labels[:1], "shift", rng=rng)
+        augment(images[0], labels[:1], "shift", seed=rng)
+
+
+def test_augment_returns_a_named_result_and_threads_one_generator():
+    images, labels = batch(5), np.arange(5)
+    result = augment(images, labels, "noise", n_copies=2, seed=3)
+    assert isinstance(result, Augmented)
+    assert result.images.shape == (15, 8, 8) and result.labels.tolist() == list(labels) * 3
+    np.testing.assert_array_equal(
+        result.images, augment(images, labels, "noise", n_copies=2, seed=3).images
+    )
+    one = np.random.default_rng(3)  # an integer seed is the Generator it names
+    np.testing.assert_array_equal(
+        augment(images, labels, "noise", n_copies=2, seed=one).images, result.images
+    )
+    assert np.array_equal(
+        augment(images, labels, "noise").images, augment(images, labels, "noise", seed=0).images
+    )
