@@ -65,6 +65,7 @@ from typing import Any
 
 import numpy as np
 
+from mlsys_kit.params import ParameterError, check_choice, check_float, check_int, check_type
 from mlsys_kit.sim import BASELINE_COEFFICIENTS
 
 __all__ = [
@@ -112,12 +113,6 @@ class Record:
     value: bytes
 
 
-def _check_name(kind: str, name: Any) -> str:
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"{kind} must be a non-empty string; got {name!r}")
-    return name
-
-
 class Broker:
     """An in-process publish/subscribe log: topics, offsets and consumer groups.
 
@@ -155,15 +150,17 @@ class Broker:
 
         Raises
         ------
-        TypeError
-            When ``value`` is not ``bytes`` (serialise first, e.g. ``json.dumps(...).encode()``:
-            a real broker only carries bytes).
-        ValueError
-            When ``topic`` is not a non-empty string.
+        mlsys_kit.params.ParameterError
+            When ``topic`` is not a non-empty string, or ``value`` is not ``bytes`` (serialise
+            first, e.g. ``json.dumps(...).encode()``: a real broker only carries bytes).
         """
-        _check_name("topic", topic)
+        check_type("topic", topic, str, owner="publish")
+        if not topic:
+            raise ParameterError("publish: topic must be a non-empty string; got ''")
         if not isinstance(value, bytes | bytearray):
-            raise TypeError(f"value must be bytes; got {type(value).__name__}: serialise it first")
+            raise ParameterError(
+                f"publish: value must be bytes; got {type(value).__name__}: serialise it first"
+            )
         with self._changed:
             log = self._logs.setdefault(topic, [])
             log.append(bytes(value))
@@ -180,9 +177,13 @@ class Broker:
         ------
         BrokerError
             When the group already has an open consumer on this topic (close it first).
+        mlsys_kit.params.ParameterError
+            When ``topic`` or ``group`` is not a non-empty string.
         """
-        _check_name("topic", topic)
-        _check_name("group", group)
+        for name, value in (("topic", topic), ("group", group)):
+            check_type(name, value, str, owner="subscribe")
+            if not value:
+                raise ParameterError(f"subscribe: {name} must be a non-empty string; got ''")
         with self._changed:
             if (topic, group) in self._active:
                 raise BrokerError(
@@ -274,16 +275,14 @@ class Consumer:
         ------
         BrokerError
             When the consumer is closed.
-        ValueError
+        mlsys_kit.params.ParameterError
             When ``max_records`` < 1 or ``timeout`` is negative or not finite.
         """
         if self.closed:
             raise BrokerError(f"{self!r} is closed: subscribe again to resume from the group")
-        if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1:
-            raise ValueError(f"max_records must be an integer >= 1; got {max_records!r}")
-        if not (isinstance(timeout, int | float) and math.isfinite(timeout) and timeout >= 0):
-            raise ValueError(f"timeout must be a finite number of seconds >= 0; got {timeout!r}")
-        records = self._broker._fetch(self.topic, self.position, max_records, float(timeout))
+        max_records = check_int("max_records", max_records, min=1, owner="poll")
+        timeout = check_float("timeout", timeout, min=0, owner="poll")
+        records = self._broker._fetch(self.topic, self.position, max_records, timeout)
         self.position += len(records)
         return records
 
@@ -312,17 +311,20 @@ class ServiceError(RuntimeError):
     """The service answered, but not with a success (HTTP status other than 200)."""
 
 
-def _check_loopback(host: Any) -> str:
+def _loopback_address(host: Any, owner: str) -> str:
+    """``host`` as a loopback IP address (``"localhost"`` is ``127.0.0.1``); else ParameterError."""
     if host == "localhost":
         return "127.0.0.1"
     try:
         address = ipaddress.ip_address(host)
-    except ValueError as error:
-        raise ValueError(
-            f"host must be a loopback address such as '127.0.0.1'; got {host!r}"
-        ) from error
+    except ValueError:
+        raise ParameterError(
+            f"{owner}: host must be a loopback address such as '127.0.0.1'; got {host!r}"
+        ) from None
     if not address.is_loopback:
-        raise ValueError(f"host must be a loopback address (127.0.0.0/8 or ::1); got {host!r}")
+        raise ParameterError(
+            f"{owner}: host must be a loopback address (127.0.0.0/8 or ::1); got {host!r}"
+        )
     return str(address)
 
 
@@ -341,7 +343,7 @@ class LoopbackService:
         JSON-serialisable object. An exception becomes an HTTP 500 answer and is kept in
         :attr:`errors`.
     host : str, default "127.0.0.1"
-        A loopback address; anything else is refused (``ValueError``).
+        A loopback address; anything else is refused (:class:`~mlsys_kit.params.ParameterError`).
     port : int, default 0
         0 lets the operating system choose a free port.
 
@@ -364,11 +366,11 @@ class LoopbackService:
     def __init__(
         self, handler: Callable[[dict[str, Any]], Any], *, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        owner = "LoopbackService"
         if not callable(handler):
-            raise TypeError(f"handler must be callable; got {type(handler).__name__}")
-        self.host = _check_loopback(host)
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ValueError(f"port must be an integer in [0, 65535]; got {port!r}")
+            raise ParameterError(f"{owner}: handler must be callable; got {type(handler).__name__}")
+        self.host = _loopback_address(host, owner)
+        port = check_int("port", port, min=0, max=65535, owner=owner)
         self.handler = handler
         self.port = port
         self.requests_served = 0
@@ -502,10 +504,10 @@ def post_json(
         When nothing listens on the port (the service is down).
     ServiceError
         When the service answers with a status other than 200.
-    ValueError
+    mlsys_kit.params.ParameterError
         When ``host`` is not a loopback address.
     """
-    host = _check_loopback(host)
+    host = _loopback_address(host, "post_json")
     body = json.dumps(dict(payload)).encode()
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
@@ -524,12 +526,6 @@ def post_json(
 # --------------------------------------------------------------------------------------------
 
 _TABLE_SQL = "CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)"
-
-
-def _check_table(table: Any) -> str:
-    if not (isinstance(table, str) and table.isidentifier()):
-        raise ValueError(f"table must be a plain SQL identifier such as 'requests'; got {table!r}")
-    return table
 
 
 def _connect(path: str | Path) -> sqlite3.Connection:
@@ -563,7 +559,13 @@ class TableWriter:
     """
 
     def __init__(self, path: str | Path, table: str = "requests", *, fresh: bool = False) -> None:
-        self.table = _check_table(table)
+        check_type("table", table, str, owner="TableWriter")
+        if not table.isidentifier():
+            raise ParameterError(
+                f"TableWriter: table must be a plain SQL identifier such as 'requests'; "
+                f"got {table!r}"
+            )
+        self.table = table
         self._connection = _connect(path)
         if fresh:
             self._connection.execute(f"DROP TABLE IF EXISTS {self.table}")
@@ -571,8 +573,7 @@ class TableWriter:
 
     def write(self, payload: str) -> int:
         """Insert ``payload`` as a new row (committed at once) and return its id."""
-        if not isinstance(payload, str):
-            raise TypeError(f"payload must be a str; got {type(payload).__name__}")
+        check_type("payload", payload, str, owner="write")
         cursor = self._connection.execute(
             f"INSERT INTO {self.table} (payload) VALUES (?)", (payload,)
         )
@@ -606,10 +607,14 @@ class TableReader:
     """
 
     def __init__(self, path: str | Path, table: str = "requests", *, after: int = 0) -> None:
-        self.table = _check_table(table)
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise ValueError(f"after must be an integer >= 0; got {after!r}")
-        self.last_id = after
+        check_type("table", table, str, owner="TableReader")
+        if not table.isidentifier():
+            raise ParameterError(
+                f"TableReader: table must be a plain SQL identifier such as 'requests'; "
+                f"got {table!r}"
+            )
+        self.table = table
+        self.last_id = check_int("after", after, min=0, owner="TableReader")
         self._connection = _connect(path)
         self._connection.execute(_TABLE_SQL.format(table=self.table))
 
@@ -760,7 +765,7 @@ def measure_delivery(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         For an unknown mode, bad intervals, or messages without unique integer ids.
     RuntimeError
         When the consumer has not received every message within the time allowed, or
@@ -769,23 +774,16 @@ def measure_delivery(
         In the ``"service"`` mode, when ``work`` fails: the service answers HTTP 500 and the
         producer's call raises.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode={mode!r} is not allowed: choose one of {MODES}")
-    for name, value, zero_ok in (
-        ("send_interval", send_interval, True),
-        ("poll_interval", poll_interval, False),
-        ("timeout", timeout, False),
-    ):
-        if (
-            not (isinstance(value, int | float) and math.isfinite(value))
-            or value < 0
-            or (value == 0 and not zero_ok)
-        ):
-            bound = ">= 0" if zero_ok else "> 0"
-            raise ValueError(f"{name} must be a finite number of seconds {bound}; got {value!r}")
+    owner = "measure_delivery"
+    check_choice("mode", mode, MODES, owner=owner)
+    send_interval = check_float("send_interval", send_interval, min=0, owner=owner)
+    poll_interval = check_float("poll_interval", poll_interval, min=0, open_min=True, owner=owner)
+    timeout = check_float("timeout", timeout, min=0, open_min=True, owner=owner)
     ids = [m.get("id") for m in messages]
     if not ids or not all(isinstance(i, int) for i in ids) or len(set(ids)) != len(ids):
-        raise ValueError("messages must be a non-empty sequence of mappings with unique int 'id's")
+        raise ParameterError(
+            f"{owner}: messages must be a non-empty sequence of mappings with unique int 'id's"
+        )
 
     n = len(messages)
     received: dict[int, float] = {}

@@ -35,10 +35,10 @@ True
 0    9.50
 1   20.00
 2    3.25
->>> read_table(folder / "t.csv", "xml")
+>>> read_table(folder / "t.csv", "xml")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: format='xml' is not supported: choose one of 'csv', 'jsonl', 'parquet'
+mlsys_kit.params.ParameterError: read_table: fmt='xml' is not allowed: choose one of 'csv', ...
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,10 +57,12 @@ import pyarrow.dataset as pa_ds
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from mlsys_kit.params import ParameterError, check_choice, check_int, check_type
+
 __all__ = [
     "FORMATS",
     "FormatError",
-    "check_format",
+    "RowGroups",
     "table_schema",
     "write_table",
     "read_table",
@@ -83,23 +86,11 @@ class FormatError(ValueError):
     """A file cannot be read as the format or the schema it is expected to have."""
 
 
-def check_format(fmt: str) -> str:
-    """Return ``fmt`` if it is one of :data:`FORMATS`, else raise naming the allowed ones.
+class RowGroups(NamedTuple):
+    """What :func:`row_groups` counts: row groups a reader must open, of how many."""
 
-    Raises
-    ------
-    ValueError
-        When ``fmt`` is not a known format.
-
-    Examples
-    --------
-    >>> check_format("parquet")
-    'parquet'
-    """
-    if fmt not in FORMATS:
-        allowed = ", ".join(repr(f) for f in FORMATS)
-        raise ValueError(f"format={fmt!r} is not supported: choose one of {allowed}")
-    return fmt
+    read: int
+    total: int
 
 
 def table_schema(df: pd.DataFrame) -> pa.Schema:
@@ -155,7 +146,7 @@ def write_table(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         For an unknown format or compression, or a row group size below 1.
 
     Notes
@@ -164,16 +155,14 @@ def write_table(
     floats rounded to 10 decimal places (``double_precision=10``), so a float can come back
     slightly different. CSV floats are written in full (shortest round-trip form).
     """
-    check_format(fmt)
+    owner = "write_table"
+    check_type("df", df, pd.DataFrame, owner=owner)
+    check_choice("fmt", fmt, FORMATS, owner=owner)
     path = Path(path)
     if fmt == "parquet":
-        if compression not in COMPRESSIONS:
-            allowed = ", ".join(repr(c) for c in COMPRESSIONS)
-            raise ValueError(
-                f"compression={compression!r} is not supported: choose one of {allowed}"
-            )
-        if row_group_size is not None and row_group_size < 1:
-            raise ValueError(f"row_group_size must be >= 1; got {row_group_size!r}")
+        check_choice("compression", compression, COMPRESSIONS, owner=owner)
+        if row_group_size is not None:
+            row_group_size = check_int("row_group_size", row_group_size, min=1, owner=owner)
         table = pa.Table.from_pandas(df, preserve_index=False)
         pq.write_table(table, path, compression=compression, row_group_size=row_group_size)
     elif fmt == "csv":
@@ -226,12 +215,13 @@ def read_table(
         When the file does not parse as ``fmt``, a value does not fit ``schema``, or a
         Parquet file's schema differs from ``schema``. The message names the file (not
         its folder) and, where it can, the column, the row and the offending value.
-    ValueError
+    mlsys_kit.params.ParameterError
         For an unknown format, or a column not in ``schema``.
     FileNotFoundError
         When there is no file at ``path``.
     """
-    check_format(fmt)
+    owner = "read_table"
+    check_choice("fmt", fmt, FORMATS, owner=owner)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no {fmt} file at {path}")
@@ -239,7 +229,7 @@ def read_table(
     if schema is not None and wanted is not None:
         unknown = [c for c in wanted if c not in schema.names]
         if unknown:
-            raise ValueError(f"columns {unknown} are not in the schema {schema.names}")
+            raise ParameterError(f"{owner}: columns {unknown} are not in the schema {schema.names}")
         schema = pa.schema([schema.field(c) for c in wanted])
     try:
         if fmt == "parquet":
@@ -268,7 +258,11 @@ def _read_parquet(
     # the dataset scanner and its thread pools, which a busy machine makes slow and erratic.
     file = pq.ParquetFile(path)
     if schema is not None:
-        _check_schema(path, file.schema_arrow, schema)
+        problems = _schema_differences(file.schema_arrow, schema)
+        if problems:
+            raise FormatError(
+                f"{path.name} does not have the expected schema: " + "; ".join(problems)
+            )
         columns = schema.names
     if filter is None:
         return file.read(columns=columns, use_threads=False)
@@ -330,7 +324,8 @@ def _read_text(
     return table
 
 
-def _check_schema(path: Path, found: pa.Schema, expected: pa.Schema) -> None:
+def _schema_differences(found: pa.Schema, expected: pa.Schema) -> list[str]:
+    """How a file's stored schema differs from the expected one (empty when it matches)."""
     problems = []
     for field in expected:
         if field.name not in found.names:
@@ -338,8 +333,7 @@ def _check_schema(path: Path, found: pa.Schema, expected: pa.Schema) -> None:
         elif _logical(found.field(field.name).type) != _logical(field.type):
             stored = _logical(found.field(field.name).type)
             problems.append(f"column {field.name!r} is {stored}, expected {_logical(field.type)}")
-    if problems:
-        raise FormatError(f"{path.name} does not have the expected schema: " + "; ".join(problems))
+    return problems
 
 
 def _logical(type_: pa.DataType) -> str:
@@ -394,7 +388,7 @@ def _parses(text: pd.Series, type_: pa.DataType) -> pd.Series:
     return pd.Series(True, index=text.index)
 
 
-def row_groups(path: PathLike, filter: pc.Expression | None = None) -> tuple[int, int]:
+def row_groups(path: PathLike, filter: pc.Expression | None = None) -> RowGroups:
     """How many row groups of a Parquet file a reader must open for ``filter``, of how many.
 
     A row group can be skipped when its statistics (the minimum and maximum of each column,
@@ -409,8 +403,8 @@ def row_groups(path: PathLike, filter: pc.Expression | None = None) -> tuple[int
 
     Returns
     -------
-    (int, int)
-        Row groups to read, total row groups.
+    RowGroups
+        ``(read, total)``: row groups to read, total row groups.
 
     Examples
     --------
@@ -419,12 +413,12 @@ def row_groups(path: PathLike, filter: pc.Expression | None = None) -> tuple[int
     >>> path = Path(tempfile.mkdtemp()) / "t.parquet"
     >>> _ = write_table(pd.DataFrame({"day": range(100)}), path, "parquet", row_group_size=10)
     >>> row_groups(path, pc.field("day") >= 95)
-    (1, 10)
+    RowGroups(read=1, total=10)
     """
     total = pq.ParquetFile(Path(path)).metadata.num_row_groups
     if filter is None:
-        return total, total
-    return len(_matching_row_groups(Path(path), filter)), total
+        return RowGroups(total, total)
+    return RowGroups(len(_matching_row_groups(Path(path), filter)), total)
 
 
 def text_bytes_per_value(df: pd.DataFrame) -> pd.Series:
@@ -440,8 +434,9 @@ def text_bytes_per_value(df: pd.DataFrame) -> pd.Series:
     n    5.0
     dtype: float64
     """
+    check_type("df", df, pd.DataFrame, owner="text_bytes_per_value")
     if len(df) == 0:
-        raise ValueError("the DataFrame has no rows: bytes per value is undefined")
+        raise ParameterError("text_bytes_per_value: df has no rows: bytes per value is undefined")
     table = pa.Table.from_pandas(df, preserve_index=False)
     sizes = {}
     for name in table.column_names:
@@ -493,7 +488,7 @@ def compare_values(original: pd.DataFrame, restored: pd.DataFrame) -> pd.DataFra
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         When the two tables differ in columns or row count.
 
     Examples
@@ -504,9 +499,9 @@ def compare_values(original: pd.DataFrame, restored: pd.DataFrame) -> pd.DataFra
     x       float64       float64       True          2
     """
     if list(original.columns) != list(restored.columns) or len(original) != len(restored):
-        raise ValueError(
-            f"cannot compare: columns {list(original.columns)} x {len(original)} rows vs "
-            f"{list(restored.columns)} x {len(restored)} rows"
+        raise ParameterError(
+            f"compare_values: cannot compare: columns {list(original.columns)} x "
+            f"{len(original)} rows vs {list(restored.columns)} x {len(restored)} rows"
         )
     rows = {}
     for name in original.columns:

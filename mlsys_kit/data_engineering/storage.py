@@ -12,7 +12,7 @@ and ETL versus ELT.
   executes queries on vectors of values: a scan reads only the columns it needs, while a
   single-row change has to go through that machinery for one value per column.
 
-:func:`load` writes a DataFrame into either engine (a database file, bulk-loaded in one
+:func:`write_to_engine` writes a DataFrame into either engine (a database file, bulk-loaded in one
 transaction) and returns an :class:`Engine` with the same three operations for both:
 :meth:`Engine.lookup` (one row by primary key), :meth:`Engine.insert` (one row, committed on its
 own, as a web request would) and :meth:`Engine.query` (any SQL, result as a DataFrame).
@@ -30,7 +30,7 @@ Examples
 >>> df = pd.DataFrame({"id": [1, 2, 3], "amount": [9.5, 20.0, 3.25]})
 >>> folder = Path(tempfile.mkdtemp())
 >>> for name in ENGINES:
-...     with load(df, folder / f"shop.{name}", name, table="orders", key="id") as db:
+...     with write_to_engine(df, folder / f"shop.{name}", name, table="orders", key="id") as db:
 ...         db.insert({"id": 4, "amount": 1.0})
 ...         total = db.query("SELECT SUM(amount) AS total FROM orders")["total"].iloc[0]
 ...         print(name, db.lookup(2), db.lookup(9), float(total))
@@ -51,25 +51,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["ENGINES", "Engine", "load", "sql_types", "database_size"]
+from mlsys_kit.params import ParameterError, check_bool, check_choice, check_int, check_type
 
-#: The engines :func:`load` knows: a row store and a column store.
+__all__ = ["ENGINES", "Engine", "write_to_engine", "sql_types", "database_size"]
+
+#: The engines :func:`write_to_engine` knows: a row store and a column store.
 ENGINES: tuple[str, ...] = ("sqlite", "duckdb")
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _check_engine(engine: str) -> str:
-    if engine not in ENGINES:
-        allowed = ", ".join(repr(e) for e in ENGINES)
-        raise ValueError(f"engine={engine!r} is not supported: choose one of {allowed}")
-    return engine
-
-
-def _check_identifier(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
-        raise ValueError(f"{kind} {name!r} is not a plain SQL identifier (letters, digits, _)")
-    return name
 
 
 def sql_types(df: pd.DataFrame, engine: str) -> dict[str, str]:
@@ -93,10 +82,9 @@ def sql_types(df: pd.DataFrame, engine: str) -> dict[str, str]:
 
     Raises
     ------
-    ValueError
-        For an unknown engine or a column name that is not a plain identifier.
-    TypeError
-        For a column whose dtype has no mapping (e.g. lists or timedeltas), naming it.
+    mlsys_kit.params.ParameterError
+        For an unknown engine, a column name that is not a plain identifier, or a column
+        whose dtype has no mapping (e.g. lists or timedeltas), naming it.
 
     Examples
     --------
@@ -106,11 +94,15 @@ def sql_types(df: pd.DataFrame, engine: str) -> dict[str, str]:
     >>> sql_types(df, "duckdb")
     {'ok': 'BOOLEAN', 'n': 'BIGINT', 'at': 'TIMESTAMP'}
     """
-    _check_engine(engine)
-    sqlite = engine == "sqlite"
+    owner = "sql_types"
+    check_type("df", df, pd.DataFrame, owner=owner)
+    sqlite = check_choice("engine", engine, ENGINES, owner=owner) == "sqlite"
     types = {}
     for name, dtype in df.dtypes.items():
-        _check_identifier("column name", name)
+        if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+            raise ParameterError(
+                f"{owner}: column name {name!r} is not a plain SQL identifier (letters, digits, _)"
+            )
         if pd.api.types.is_bool_dtype(dtype):
             types[name] = "INTEGER" if sqlite else "BOOLEAN"
         elif pd.api.types.is_integer_dtype(dtype):
@@ -122,7 +114,9 @@ def sql_types(df: pd.DataFrame, engine: str) -> dict[str, str]:
         elif isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
             types[name] = "TEXT" if sqlite else "VARCHAR"
         else:
-            raise TypeError(f"column {name!r} has dtype {dtype}, which has no SQL type here")
+            raise ParameterError(
+                f"{owner}: column {name!r} has dtype {dtype}, which has no SQL type here"
+            )
     return types
 
 
@@ -137,7 +131,8 @@ def database_size(path: str | Path) -> int:
 class Engine:
     """An open database holding one keyed table; the same operations for both engines.
 
-    Use :func:`load` to create one. Works as a context manager that closes the connection.
+    Use :func:`write_to_engine` to create one. Works as a context manager that closes the
+    connection.
 
     Attributes
     ----------
@@ -148,7 +143,7 @@ class Engine:
     connection : sqlite3.Connection or duckdb.DuckDBPyConnection
         The open connection, in autocommit mode: each statement is its own transaction.
     table : str
-        The table :func:`load` created.
+        The table :func:`write_to_engine` created.
     key : str or None
         Its primary-key column, or ``None`` for a table without one.
     columns : tuple of str
@@ -192,7 +187,7 @@ class Engine:
 
         Raises
         ------
-        ValueError
+        mlsys_kit.params.ParameterError
             When ``row`` misses columns, has unknown ones, or has the wrong length.
         sqlite3.IntegrityError or duckdb.ConstraintException
             When the primary key already exists (the engine's own error).
@@ -201,12 +196,16 @@ class Engine:
             missing = [c for c in self.columns if c not in row]
             unknown = [c for c in row if c not in self.columns]
             if missing or unknown:
-                raise ValueError(f"row: missing columns {missing}, unknown columns {unknown}")
+                raise ParameterError(
+                    f"insert: row: missing columns {missing}, unknown columns {unknown}"
+                )
             values = [row[c] for c in self.columns]
         else:
             values = list(row)
             if len(values) != len(self.columns):
-                raise ValueError(f"row has {len(values)} values for {len(self.columns)} columns")
+                raise ParameterError(
+                    f"insert: row has {len(values)} values for {len(self.columns)} columns"
+                )
         convert = _to_sqlite if self.name == "sqlite" else _plain
         self.connection.execute(self._insert_sql, [convert(v) for v in values])
 
@@ -216,8 +215,7 @@ class Engine:
 
     def set_fsync(self, fsync: bool) -> None:
         """Whether each commit from now on waits for the disk (see the module notes)."""
-        if not isinstance(fsync, bool):
-            raise ValueError(f"fsync must be True or False; got {fsync!r}")
+        fsync = check_bool("fsync", fsync, owner="set_fsync")
         if self.name == "sqlite":
             self.execute(f"PRAGMA synchronous={'FULL' if fsync else 'OFF'}")
         else:
@@ -245,7 +243,7 @@ class Engine:
         self.close()
 
 
-def load(
+def write_to_engine(
     df: pd.DataFrame,
     path: str | Path,
     engine: str,
@@ -290,29 +288,40 @@ def load(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         For an unknown engine, a bad table or column name, a key that is not a column, is
-        not integer or is not unique, ``threads < 1``, or an existing file at ``path``.
-    TypeError
-        For a column without an SQL type (see :func:`sql_types`).
+        not integer or is not unique, ``threads < 1``, an existing file at ``path``, or a
+        column without an SQL type (see :func:`sql_types`).
     """
-    _check_engine(engine)
-    _check_identifier("table name", table)
+    owner = "write_to_engine"
+    check_type("df", df, pd.DataFrame, owner=owner)
+    check_choice("engine", engine, ENGINES, owner=owner)
+    if not isinstance(table, str) or not _IDENTIFIER.fullmatch(table):
+        raise ParameterError(
+            f"{owner}: table name {table!r} is not a plain SQL identifier (letters, digits, _)"
+        )
     path = Path(path)
     if key is not None:
         if key not in df.columns:
-            raise ValueError(f"key {key!r} is not a column; columns are {list(df.columns)}")
+            raise ParameterError(
+                f"{owner}: key {key!r} is not a column; columns are {list(df.columns)}"
+            )
         if not pd.api.types.is_integer_dtype(df[key].dtype):
-            raise ValueError(f"key {key!r} must be an integer column; it is {df[key].dtype}")
+            raise ParameterError(
+                f"{owner}: key {key!r} must be an integer column; it is {df[key].dtype}"
+            )
         if df[key].duplicated().any():
             n = int(df[key].duplicated().sum())
-            raise ValueError(f"key {key!r} has {n} duplicated values: a primary key must be unique")
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be an integer >= 1; got {threads!r}")
-    if not isinstance(fsync, bool):
-        raise ValueError(f"fsync must be True or False; got {fsync!r}")
+            raise ParameterError(
+                f"{owner}: key {key!r} has {n} duplicated values: a primary key must be unique"
+            )
+    threads = check_int("threads", threads, min=1, owner=owner)
+    fsync = check_bool("fsync", fsync, owner=owner)
+    replace = check_bool("replace", replace, owner=owner)
     if path.exists() and not replace:
-        raise ValueError(f"{path.name} already exists: load() creates a new database")
+        raise ParameterError(
+            f"{owner}: {path.name} already exists: pass replace=True to overwrite it"
+        )
     for part in (path, Path(f"{path}-wal"), Path(f"{path}.wal")):
         part.unlink(missing_ok=True)
     types = sql_types(df, engine)

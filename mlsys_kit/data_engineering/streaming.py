@@ -66,6 +66,8 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from mlsys_kit.params import ParameterError, check_bool, check_choice, check_type
+
 __all__ = [
     "CLOSED",
     "LATE_POLICIES",
@@ -110,17 +112,24 @@ class _KeyWindow:
         self.watermark: Any = None  # the latest timestamp seen for this key
 
 
-def _is_positive(delta: Any, name: str, *, allow_zero: bool) -> Any:
+def _duration(delta: Any, name: str, *, allow_zero: bool, owner: str) -> Any:
+    """``delta`` if it is a duration (a Timedelta or a number) > 0 (or ≥ 0), else ParameterError.
+
+    A duration may be a :class:`pandas.Timedelta`, a :class:`datetime.timedelta` or a plain
+    number (for numeric timestamps), which no checker of :mod:`mlsys_kit.params` covers.
+    """
     if isinstance(delta, bool) or delta is None:
-        raise ValueError(f"{name} must be a positive duration; got {delta!r}")
+        raise ParameterError(f"{owner}: {name} must be a positive duration; got {delta!r}")
     try:
         zero = delta - delta
         ok = delta >= zero if allow_zero else delta > zero
-    except TypeError as error:
-        raise ValueError(f"{name} must be a duration or a number; got {delta!r}") from error
+    except TypeError:
+        raise ParameterError(
+            f"{owner}: {name} must be a duration or a number; got {delta!r}"
+        ) from None
     if not ok:  # also False for NaN and NaT
         bound = "≥ 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}; got {delta!r}")
+        raise ParameterError(f"{owner}: {name} must be {bound}; got {delta!r}")
     return delta
 
 
@@ -164,7 +173,7 @@ class SlidingWindowAggregator:
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         When ``window`` is not > 0, ``allowed_lateness`` is negative, or ``closed`` or
         ``late_policy`` is not one of the allowed values.
 
@@ -193,16 +202,15 @@ it, or pass late_policy='drop' to skip such events
         late_policy: LatePolicy = "raise",
         allowed_lateness: Any = None,
     ) -> None:
-        self.window = _is_positive(window, "window", allow_zero=False)
-        if closed not in CLOSED:
-            raise ValueError(f"closed={closed!r} is not allowed: choose one of {CLOSED}")
-        if late_policy not in LATE_POLICIES:
-            raise ValueError(
-                f"late_policy={late_policy!r} is not allowed: choose one of {LATE_POLICIES}"
-            )
+        owner = "SlidingWindowAggregator"
+        self.window = _duration(window, "window", allow_zero=False, owner=owner)
+        check_choice("closed", closed, CLOSED, owner=owner)
+        check_choice("late_policy", late_policy, LATE_POLICIES, owner=owner)
         if allowed_lateness is None:
             allowed_lateness = window - window
-        self.allowed_lateness = _is_positive(allowed_lateness, "allowed_lateness", allow_zero=True)
+        self.allowed_lateness = _duration(
+            allowed_lateness, "allowed_lateness", allow_zero=True, owner=owner
+        )
         self.closed: str = closed
         self.late_policy: str = late_policy
         self._includes_self = closed in ("right", "both")
@@ -249,14 +257,16 @@ it, or pass late_policy='drop' to skip such events
 
         Raises
         ------
-        ValueError
+        mlsys_kit.params.ParameterError
             When ``timestamp`` is missing (NaN or NaT).
         LateEventError
             Under ``late_policy="raise"``, for an event more than ``allowed_lateness`` behind
             the latest event of its key.
         """
         if timestamp != timestamp:  # NaN, NaT: a comparison with it would silently be False
-            raise ValueError(f"event of key {key!r} has a missing timestamp ({timestamp!r})")
+            raise ParameterError(
+                f"update: event of key {key!r} has a missing timestamp ({timestamp!r})"
+            )
         self.n_updates += 1
         state = self._keys.get(key)
         if state is None:
@@ -344,7 +354,7 @@ def batch_window_features(
 
     Raises
     ------
-    ValueError
+    mlsys_kit.params.ParameterError
         When a column is missing, ``time`` is not datetime64, ``time`` or ``key`` has missing
         values, ``value`` is not numeric, ``window`` is not > 0, or ``closed`` is not allowed.
 
@@ -361,26 +371,35 @@ def batch_window_features(
     1      2    300
     2      3    600
     """
+    owner = "batch_window_features"
+    check_type("events", events, pd.DataFrame, owner=owner)
     missing = [c for c in (key, time, value) if c not in events.columns]
     if missing:
-        raise ValueError(f"events has no column(s) {missing}; columns: {list(events.columns)}")
-    if closed not in CLOSED:
-        raise ValueError(f"closed={closed!r} is not allowed: choose one of {CLOSED}")
+        raise ParameterError(
+            f"{owner}: events has no column(s) {missing}; columns: {list(events.columns)}"
+        )
+    check_choice("closed", closed, CLOSED, owner=owner)
     if not pd.api.types.is_datetime64_any_dtype(events[time]):
-        raise ValueError(f"column {time!r} must be datetime64; got {events[time].dtype}")
+        raise ParameterError(
+            f"{owner}: column {time!r} must be datetime64; got {events[time].dtype}"
+        )
     if events[time].isna().any():
-        raise ValueError(f"column {time!r} has missing timestamps")
+        raise ParameterError(f"{owner}: column {time!r} has missing timestamps")
     if events[key].isna().any():
-        raise ValueError(f"column {key!r} has missing keys")
+        raise ParameterError(f"{owner}: column {key!r} has missing keys")
     if not pd.api.types.is_numeric_dtype(events[value]) or pd.api.types.is_bool_dtype(
         events[value]
     ):
-        raise ValueError(f"column {value!r} must be numeric; got {events[value].dtype}")
+        raise ParameterError(
+            f"{owner}: column {value!r} must be numeric; got {events[value].dtype}"
+        )
     try:
         window = pd.Timedelta(window)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"window must be a duration such as '1h'; got {window!r}") from error
-    _is_positive(window, "window", allow_zero=False)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"{owner}: window must be a duration such as '1h'; got {window!r}"
+        ) from None
+    _duration(window, "window", allow_zero=False, owner=owner)
 
     integer = pd.api.types.is_integer_dtype(events[value])
     ordered = events[[key, time, value]].sort_values([key, time], kind="stable")
@@ -396,7 +415,9 @@ def batch_window_features(
     total = rolled["sum"].to_numpy()
     if integer:
         if np.abs(total).max(initial=0) >= 2**53:
-            raise ValueError(f"sums of {value!r} exceed 2**53: float64 rolling sums lose digits")
+            raise ParameterError(
+                f"{owner}: sums of {value!r} exceed 2**53: float64 rolling sums lose digits"
+            )
         total = total.astype(np.int64)
     return pd.DataFrame(
         {"count": rolled["count"].to_numpy().astype(np.int64), "total": total},
@@ -440,6 +461,8 @@ def replay(
     ------
     LateEventError
         Propagated from the aggregator (``late_policy="raise"``); the events before it were fed.
+    mlsys_kit.params.ParameterError
+        When ``events`` has a duplicated index label or ``order`` does not list every row once.
 
     Examples
     --------
@@ -453,11 +476,15 @@ def replay(
     ...
     mlsys_kit.data_engineering.streaming.LateEventError: event of key 'a' at 0 is 5 behind ...
     """
+    owner = "replay"
+    check_type("aggregator", aggregator, SlidingWindowAggregator, owner=owner)
+    check_type("events", events, pd.DataFrame, owner=owner)
+    timed = check_bool("timed", timed, owner=owner)
     if not events.index.is_unique:
-        raise ValueError("events must have a unique index: answers are aligned to it")
+        raise ParameterError(f"{owner}: events must have a unique index: answers are aligned to it")
     frame = events if order is None else events.loc[list(order)]
     if len(frame) != len(events) or not frame.index.is_unique:
-        raise ValueError("order must list every row label of events exactly once")
+        raise ParameterError(f"{owner}: order must list every row label of events exactly once")
     keys = frame[key].tolist()
     times = frame[time].tolist()
     values = frame[value].tolist()

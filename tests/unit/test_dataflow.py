@@ -23,6 +23,7 @@ from mlsys_kit.data_engineering.dataflow import (
     measure_delivery,
     post_json,
 )
+from mlsys_kit.params import ParameterError
 from mlsys_kit.sim import BASELINE_COEFFICIENTS, RISK_FEATURES, risk_features, simulate
 
 # --- Broker ---------------------------------------------------------------------------------
@@ -118,20 +119,20 @@ def test_long_poll_returns_as_soon_as_a_message_is_published() -> None:
 
 def test_broker_bad_input() -> None:
     broker = Broker()
-    with pytest.raises(TypeError, match="must be bytes"):
+    with pytest.raises(ParameterError, match="publish: value must be bytes; got str: serialise"):
         broker.publish("t", "not bytes")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="topic must be a non-empty string"):
+    with pytest.raises(ParameterError, match="publish: topic must be a non-empty string"):
         broker.publish("", b"x")
-    with pytest.raises(ValueError, match="group must be a non-empty string"):
+    with pytest.raises(ParameterError, match="subscribe: group must be a non-empty string"):
         broker.subscribe("t", "")
     consumer = broker.subscribe("t", "g")
     with pytest.raises(BrokerError, match="already has an open consumer"):
         broker.subscribe("t", "g")
     for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="max_records"):
+        with pytest.raises(ParameterError, match="poll: max_records"):
             consumer.poll(max_records=bad)  # type: ignore[arg-type]
     for bad in (-1.0, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="timeout"):
+        with pytest.raises(ParameterError, match="poll: timeout"):
             consumer.poll(timeout=bad)
     consumer.close()
     with pytest.raises(BrokerError, match="is closed"):
@@ -190,17 +191,17 @@ def test_service_reports_bad_requests_and_handler_errors() -> None:
 
 @pytest.mark.parametrize("host", ["10.0.0.1", "192.168.1.1", "0.0.0.0", "example.com", "8.8.8.8"])
 def test_only_loopback_addresses_are_allowed(host: str) -> None:
-    with pytest.raises(ValueError, match="loopback"):
+    with pytest.raises(ParameterError, match="LoopbackService: host must be a loopback"):
         LoopbackService(lambda body: body, host=host)
-    with pytest.raises(ValueError, match="loopback"):
+    with pytest.raises(ParameterError, match="post_json: host must be a loopback"):
         post_json(80, {"x": 1}, host=host)
 
 
 def test_service_bad_arguments() -> None:
-    with pytest.raises(TypeError, match="callable"):
+    with pytest.raises(ParameterError, match="LoopbackService: handler must be callable"):
         LoopbackService("not a function")  # type: ignore[arg-type]
     for port in (-1, 70000, 1.5, True):
-        with pytest.raises(ValueError, match="port"):
+        with pytest.raises(ParameterError, match="LoopbackService: port"):
             LoopbackService(lambda body: body, port=port)  # type: ignore[arg-type]
     assert LoopbackService(lambda body: body, host="localhost").host == "127.0.0.1"
 
@@ -225,11 +226,16 @@ def test_table_handoff_reads_only_new_rows(tmp_path) -> None:
 
 def test_table_bad_input(tmp_path) -> None:
     path = tmp_path / "t.sqlite"
-    with pytest.raises(ValueError, match="SQL identifier"):
+    with pytest.raises(ParameterError, match="TableWriter: table must be a plain SQL identifier"):
         TableWriter(path, table="x; DROP TABLE y")
-    with pytest.raises(ValueError, match="after"):
+    with pytest.raises(ParameterError, match="TableReader: table must be a plain SQL identifier"):
+        TableReader(path, table="2x")
+    with pytest.raises(ParameterError, match="TableReader: after=-1 is out of range"):
         TableReader(path, after=-1)
-    with TableWriter(path) as writer, pytest.raises(TypeError, match="payload must be a str"):
+    with (
+        TableWriter(path) as writer,
+        pytest.raises(ParameterError, match="write: payload must be a str"),
+    ):
         writer.write(b"bytes")  # type: ignore[arg-type]
 
 
@@ -274,15 +280,15 @@ def test_measure_delivery_bad_input(tmp_path) -> None:
     def work(m):
         return m
 
-    with pytest.raises(ValueError, match="mode='kafka' is not allowed"):
+    with pytest.raises(ParameterError, match="measure_delivery: mode='kafka' is not allowed"):
         measure_delivery("kafka", MESSAGES, work=work, folder=tmp_path)
-    with pytest.raises(ValueError, match="poll_interval must be"):
+    with pytest.raises(ParameterError, match="measure_delivery: poll_interval=0.0 is out of range"):
         measure_delivery("database", MESSAGES, work=work, folder=tmp_path, poll_interval=0)
-    with pytest.raises(ValueError, match="send_interval must be"):
+    with pytest.raises(ParameterError, match="measure_delivery: send_interval=-1.0 is out"):
         measure_delivery("broker", MESSAGES, work=work, folder=tmp_path, send_interval=-1)
-    with pytest.raises(ValueError, match="unique int 'id'"):
+    with pytest.raises(ParameterError, match="measure_delivery: messages .* unique int 'id'"):
         measure_delivery("broker", [{"id": 1}, {"id": 1}], work=work, folder=tmp_path)
-    with pytest.raises(ValueError, match="unique int 'id'"):
+    with pytest.raises(ParameterError, match="measure_delivery: messages .* unique int 'id'"):
         measure_delivery("broker", [], work=work, folder=tmp_path)
 
 

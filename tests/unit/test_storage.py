@@ -10,7 +10,13 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb")
 
-from mlsys_kit.data_engineering.storage import ENGINES, database_size, load, sql_types  # noqa: E402
+from mlsys_kit.data_engineering.storage import (  # noqa: E402
+    ENGINES,
+    database_size,
+    sql_types,
+    write_to_engine,
+)
+from mlsys_kit.params import ParameterError  # noqa: E402
 
 
 @pytest.fixture
@@ -40,7 +46,9 @@ AGGREGATE = {
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_lookup_insert_and_query(orders: pd.DataFrame, tmp_path: Path, engine: str) -> None:
-    with load(orders, tmp_path / f"db.{engine}", engine, table="orders", key="order_id") as db:
+    with write_to_engine(
+        orders, tmp_path / f"db.{engine}", engine, table="orders", key="order_id"
+    ) as db:
         row = db.lookup(7)
         assert row[0] == 7 and row[2] == orders.loc[7, "amount"]
         assert db.lookup(10_000) is None
@@ -57,7 +65,9 @@ def test_lookup_insert_and_query(orders: pd.DataFrame, tmp_path: Path, engine: s
 def test_both_engines_aggregate_to_the_same_numbers(orders: pd.DataFrame, tmp_path: Path) -> None:
     results = {}
     for engine in ENGINES:
-        with load(orders, tmp_path / f"db.{engine}", engine, table="orders", key="order_id") as db:
+        with write_to_engine(
+            orders, tmp_path / f"db.{engine}", engine, table="orders", key="order_id"
+        ) as db:
             result = db.query(AGGREGATE[engine])
         results[engine] = result.assign(day=result["day"].astype(str)).round(6)
     pd.testing.assert_frame_equal(results["sqlite"], results["duckdb"])
@@ -66,7 +76,9 @@ def test_both_engines_aggregate_to_the_same_numbers(orders: pd.DataFrame, tmp_pa
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_types_per_engine(orders: pd.DataFrame, tmp_path: Path, engine: str) -> None:
-    with load(orders, tmp_path / f"db.{engine}", engine, table="orders", key="order_id") as db:
+    with write_to_engine(
+        orders, tmp_path / f"db.{engine}", engine, table="orders", key="order_id"
+    ) as db:
         _, created, _, country, is_fraud = db.lookup(0)
     if engine == "sqlite":  # no timestamp or boolean type: ISO text and 0/1
         assert created == "2024-01-01 00:00:00" and is_fraud in (0, 1) and isinstance(is_fraud, int)
@@ -83,7 +95,7 @@ def test_duplicate_key_insert_is_refused_by_the_engine(
 
     path = tmp_path / f"db.{engine}"
     with (
-        load(orders, path, engine, table="orders", key="order_id") as db,
+        write_to_engine(orders, path, engine, table="orders", key="order_id") as db,
         pytest.raises((sqlite3.IntegrityError, duckdb.ConstraintException)),
     ):
         db.insert(orders.iloc[0].to_dict())
@@ -91,11 +103,13 @@ def test_duplicate_key_insert_is_refused_by_the_engine(
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_fsync_can_be_switched(orders: pd.DataFrame, tmp_path: Path, engine: str) -> None:
-    with load(orders, tmp_path / f"db.{engine}", engine, key="order_id", fsync=True) as db:
+    with write_to_engine(
+        orders, tmp_path / f"db.{engine}", engine, key="order_id", fsync=True
+    ) as db:
         db.insert(orders.iloc[0].to_dict() | {"order_id": 5_000})
         db.set_fsync(False)
         db.insert(orders.iloc[0].to_dict() | {"order_id": 5_001})
-        with pytest.raises(ValueError, match="fsync must be True or False"):
+        with pytest.raises(ParameterError, match="fsync must be True or False"):
             db.set_fsync("yes")
 
 
@@ -104,7 +118,7 @@ def test_table_without_key_keeps_duplicates(
     orders: pd.DataFrame, tmp_path: Path, engine: str
 ) -> None:
     doubled = pd.concat([orders, orders.head(10)], ignore_index=True)
-    with load(doubled, tmp_path / f"db.{engine}", engine, table="raw", key=None) as db:
+    with write_to_engine(doubled, tmp_path / f"db.{engine}", engine, table="raw", key=None) as db:
         assert db.query("SELECT COUNT(*) AS n FROM raw")["n"].iloc[0] == len(orders) + 10
         with pytest.raises(ValueError, match="has no primary key"):
             db.lookup(1)
@@ -112,43 +126,47 @@ def test_table_without_key_keeps_duplicates(
 
 def test_bad_input_is_refused_clearly(orders: pd.DataFrame, tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
-    with pytest.raises(ValueError, match=r"engine='postgres'.*'sqlite', 'duckdb'"):
-        load(orders, path, "postgres")
-    with pytest.raises(ValueError, match="key 'id' is not a column"):
-        load(orders, path, "sqlite", key="id")
-    with pytest.raises(ValueError, match="key 'amount' must be an integer column"):
-        load(orders, path, "sqlite", key="amount")
+    with pytest.raises(
+        ParameterError, match=r"write_to_engine: engine='postgres'.*'sqlite', 'duckdb'"
+    ):
+        write_to_engine(orders, path, "postgres")
+    with pytest.raises(ParameterError, match="key 'id' is not a column"):
+        write_to_engine(orders, path, "sqlite", key="id")
+    with pytest.raises(ParameterError, match="key 'amount' must be an integer column"):
+        write_to_engine(orders, path, "sqlite", key="amount")
     doubled = pd.concat([orders, orders.head(2)])
-    with pytest.raises(ValueError, match="2 duplicated values"):
-        load(doubled, path, "sqlite", key="order_id")
-    with pytest.raises(ValueError, match="table name 'orders; DROP'"):
-        load(orders, path, "sqlite", table="orders; DROP", key="order_id")
-    with pytest.raises(ValueError, match="threads must be an integer >= 1"):
-        load(orders, path, "duckdb", key="order_id", threads=0)
-    with pytest.raises(ValueError, match="fsync must be True or False"):
-        load(orders, path, "duckdb", key="order_id", fsync=1)
+    with pytest.raises(ParameterError, match="2 duplicated values"):
+        write_to_engine(doubled, path, "sqlite", key="order_id")
+    with pytest.raises(ParameterError, match="table name 'orders; DROP'"):
+        write_to_engine(orders, path, "sqlite", table="orders; DROP", key="order_id")
+    with pytest.raises(
+        ParameterError, match=r"write_to_engine: threads=0 is out of range: allowed threads ≥ 1"
+    ):
+        write_to_engine(orders, path, "duckdb", key="order_id", threads=0)
+    with pytest.raises(ParameterError, match="fsync must be True or False"):
+        write_to_engine(orders, path, "duckdb", key="order_id", fsync=1)
     assert not path.exists()
-    with load(orders, path, "sqlite", key="order_id"):
+    with write_to_engine(orders, path, "sqlite", key="order_id"):
         pass
-    with pytest.raises(ValueError, match="already exists"):
-        load(orders, path, "sqlite", key="order_id")
-    with load(orders.head(5), path, "sqlite", key="order_id", replace=True) as db:
+    with pytest.raises(ParameterError, match="already exists"):
+        write_to_engine(orders, path, "sqlite", key="order_id")
+    with write_to_engine(orders.head(5), path, "sqlite", key="order_id", replace=True) as db:
         assert db.query("SELECT COUNT(*) AS n FROM transactions")["n"].iloc[0] == 5
 
 
 def test_insert_with_wrong_columns_is_refused(orders: pd.DataFrame, tmp_path: Path) -> None:
-    with load(orders, tmp_path / "db.sqlite", "sqlite", key="order_id") as db:
-        with pytest.raises(ValueError, match=r"missing columns \['is_fraud'\]"):
+    with write_to_engine(orders, tmp_path / "db.sqlite", "sqlite", key="order_id") as db:
+        with pytest.raises(ParameterError, match=r"missing columns \['is_fraud'\]"):
             db.insert({k: v for k, v in orders.iloc[0].to_dict().items() if k != "is_fraud"})
-        with pytest.raises(ValueError, match="3 values for 5 columns"):
+        with pytest.raises(ParameterError, match="3 values for 5 columns"):
             db.insert([1, 2, 3])
 
 
 def test_sql_types_refuse_unmapped_dtypes() -> None:
     df = pd.DataFrame({"wait": pd.to_timedelta([1, 2], unit="s")})
-    with pytest.raises(TypeError, match="column 'wait' has dtype timedelta64"):
+    with pytest.raises(ParameterError, match="column 'wait' has dtype timedelta64"):
         sql_types(df, "sqlite")
-    with pytest.raises(ValueError, match="column name 'bad name'"):
+    with pytest.raises(ParameterError, match="column name 'bad name'"):
         sql_types(pd.DataFrame({"bad name": [1]}), "duckdb")
     assert sql_types(pd.DataFrame({"s": ["a"]}), "duckdb") == {"s": "VARCHAR"}
 
@@ -157,3 +175,11 @@ def test_database_size_counts_the_write_ahead_log(tmp_path: Path) -> None:
     (tmp_path / "x.db").write_bytes(b"a" * 10)
     (tmp_path / "x.db-wal").write_bytes(b"b" * 5)
     assert database_size(tmp_path / "x.db") == 15
+
+
+def test_the_writer_is_not_called_load() -> None:
+    """``load`` is :func:`mlsys_kit.datasets.load` (reading); writing a table has its own name."""
+    import mlsys_kit.data_engineering.storage as storage
+
+    assert "load" not in storage.__all__
+    assert not hasattr(storage, "load")

@@ -16,6 +16,7 @@ from mlsys_kit.data_engineering.streaming import (
     batch_window_features,
     replay,
 )
+from mlsys_kit.params import ParameterError
 
 T0 = pd.Timestamp("2024-01-01")
 
@@ -170,16 +171,22 @@ def test_float_values_and_timedelta_windows() -> None:
     "window", [0, -1, float("nan"), pd.Timedelta(0), pd.Timedelta(-1, "s"), None, True, "1h"]
 )
 def test_window_must_be_positive(window) -> None:
-    with pytest.raises(ValueError, match="window"):
+    with pytest.raises(ParameterError, match="window"):
         SlidingWindowAggregator(window)
 
 
 def test_unknown_options_and_negative_lateness_are_refused() -> None:
-    with pytest.raises(ValueError, match="closed='inclusive' is not allowed"):
+    with pytest.raises(
+        ParameterError, match="SlidingWindowAggregator: closed='inclusive' is not allowed"
+    ):
         SlidingWindowAggregator(10, closed="inclusive")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="late_policy='accept' is not allowed"):
+    with pytest.raises(
+        ParameterError, match="SlidingWindowAggregator: late_policy='accept' is not allowed"
+    ):
         SlidingWindowAggregator(10, late_policy="accept")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="allowed_lateness must be ≥ 0"):
+    with pytest.raises(
+        ParameterError, match="SlidingWindowAggregator: allowed_lateness must be ≥ 0"
+    ):
         SlidingWindowAggregator(10, allowed_lateness=-1)
 
 
@@ -187,27 +194,29 @@ def test_unknown_options_and_negative_lateness_are_refused() -> None:
 def test_missing_timestamps_are_refused(missing) -> None:
     aggregator = SlidingWindowAggregator(pd.Timedelta(hours=1))
     aggregator.update("k", T0, 1)
-    with pytest.raises(ValueError, match="missing timestamp"):
+    with pytest.raises(ParameterError, match="update: event of key 'k' has a missing timestamp"):
         aggregator.update("k", missing, 1)
 
 
 def test_batch_bad_input() -> None:
     events = random_events(np.random.default_rng(3), 10)
     kwargs = {"key": "key", "time": "time", "value": "value", "window": "10s"}
-    with pytest.raises(ValueError, match=r"no column\(s\) \['amount'\]"):
+    with pytest.raises(
+        ParameterError, match=r"batch_window_features: events has no column\(s\) \['amount'\]"
+    ):
         batch_window_features(events, **{**kwargs, "value": "amount"})
-    with pytest.raises(ValueError, match="must be datetime64"):
+    with pytest.raises(ParameterError, match="must be datetime64"):
         batch_window_features(events, **{**kwargs, "time": "seconds"})
-    with pytest.raises(ValueError, match="closed='middle' is not allowed"):
+    with pytest.raises(ParameterError, match="closed='middle' is not allowed"):
         batch_window_features(events, **kwargs, closed="middle")  # type: ignore[arg-type]
     for window in ("0s", "-5s", "soon"):
-        with pytest.raises(ValueError, match="window"):
+        with pytest.raises(ParameterError, match="window"):
             batch_window_features(events, **{**kwargs, "window": window})
-    with pytest.raises(ValueError, match="must be numeric"):
+    with pytest.raises(ParameterError, match="must be numeric"):
         batch_window_features(events.assign(value="x"), **kwargs)
-    with pytest.raises(ValueError, match="missing timestamps"):
+    with pytest.raises(ParameterError, match="missing timestamps"):
         batch_window_features(events.assign(time=pd.NaT), **kwargs)
-    with pytest.raises(ValueError, match="missing keys"):
+    with pytest.raises(ParameterError, match="missing keys"):
         batch_window_features(events.assign(key=np.nan), **kwargs)
 
 
@@ -230,9 +239,9 @@ def test_batch_keeps_index_and_types() -> None:
 def test_replay_bad_order_and_timing_column() -> None:
     events = random_events(np.random.default_rng(5), 5)
     aggregator = SlidingWindowAggregator(pd.Timedelta(seconds=10))
-    with pytest.raises(ValueError, match="every row label"):
+    with pytest.raises(ParameterError, match="every row label"):
         replay(aggregator, events, key="key", time="time", value="value", order=events.index[:3])
-    with pytest.raises(ValueError, match="unique index"):
+    with pytest.raises(ParameterError, match="unique index"):
         replay(aggregator, pd.concat([events, events]), key="key", time="time", value="value")
     timed = replay(aggregator, events, key="key", time="time", value="value", timed=True)
     assert (timed["seconds"] >= 0).all() and list(timed["arrival"]) == list(range(5))
