@@ -38,7 +38,7 @@ True
 >>> read_table(folder / "t.csv", "xml")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-mlsys_kit.params.ParameterError: read_table: fmt='xml' is not allowed: choose one of 'csv', ...
+mlsys_kit.params.ParameterError: read_table: fmt='xml' is not allowed: ...'csv', 'jsonl', 'parquet'
 """
 
 from __future__ import annotations
