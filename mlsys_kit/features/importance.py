@@ -22,8 +22,10 @@ practitioners use:
 :func:`generalization_report` is written here by hand, in a few lines of pandas and SciPy, because
 it is the lesson itself: for each feature, its **coverage** (share of rows with a value) in the
 training period and in a later one, the share of later values **seen** in training, and how far
-its **distribution** moved (the Jensen-Shannon distance from :mod:`scipy.spatial.distance`).
-Monitoring tools compute similar reports; the kit does not depend on one.
+its **distribution** moved (the Jensen-Shannon distance from :mod:`scipy.spatial.distance`, on
+the kit's one quantile binning, :func:`mlsys_kit.stats.quantile_edges`). Monitoring tools
+(Evidently, NannyML, Deepchecks) compute similar reports, but as heavy dependencies with their
+own binning and thresholds; the kit does not depend on one.
 
 Examples
 --------
@@ -46,6 +48,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_choice,
+    check_int,
+    check_type,
+    make_rng,
+)
+from mlsys_kit.stats import quantile_bins, quantile_edges
+
 if TYPE_CHECKING:  # pragma: no cover - shap is imported lazily
     import shap
 
@@ -62,11 +75,11 @@ IMPORTANCE_COLUMNS = ["impurity", "permutation", "permutation_std", "mean_abs_sh
 REPORT_COLUMNS = ["kind", "coverage_train", "coverage_later", "seen_in_train", "shift"]
 
 
-def _check_frame(name: str, frame: Any) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{name} must be a pandas DataFrame; got {type(frame).__name__}")
+def _rows_of(name: str, frame: Any, owner: str) -> pd.DataFrame:
+    """``frame`` if it is a DataFrame with at least one row, else ParameterError."""
+    check_type(name, frame, pd.DataFrame, owner=owner)
     if len(frame) == 0:
-        raise ValueError(f"{name} is empty: it needs at least one row")
+        raise ParameterError(f"{owner}: {name} is empty: it needs at least one row")
     return frame
 
 
@@ -74,7 +87,7 @@ def add_noise_features(
     frame: pd.DataFrame,
     n: int,
     *,
-    rng: np.random.Generator,
+    seed: Seed = 0,
     cardinality: int | None = None,
     prefix: str = "noise",
 ) -> pd.DataFrame:
@@ -90,8 +103,8 @@ def add_noise_features(
     n : int
         Number of noise columns to add (``>= 0``). With ``n == 1`` the column is named
         ``prefix``; otherwise ``prefix_0``, ``prefix_1``, ...
-    rng : numpy.random.Generator
-        Source of the noise.
+    seed : int or numpy.random.Generator, default 0
+        Seed of the noise, or the generator to draw it from.
     cardinality : int, optional
         Draw integers in ``[0, cardinality)`` (``>= 2``), like an ID column; by default draw
         floats uniform on ``[0, 1)``, which are all distinct.
@@ -105,30 +118,28 @@ def add_noise_features(
 
     Raises
     ------
-    ValueError
-        When ``n`` or ``cardinality`` is out of range, or a new name is already a column.
+    ParameterError
+        When ``frame`` is not a non-empty DataFrame, ``n`` or ``cardinality`` is out of
+        range, or a new name is already a column.
 
     Examples
     --------
     >>> X = pd.DataFrame({"age": [30, 40, 50]})
-    >>> add_noise_features(X, 1, rng=np.random.default_rng(0), cardinality=1000).columns.tolist()
+    >>> add_noise_features(X, 1, seed=0, cardinality=1000).columns.tolist()
     ['age', 'noise']
-    >>> add_noise_features(X, 2, rng=np.random.default_rng(0)).columns.tolist()
+    >>> add_noise_features(X, 2, seed=np.random.default_rng(0)).columns.tolist()
     ['age', 'noise_0', 'noise_1']
     """
-    _check_frame("frame", frame)
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise ValueError(f"n must be an integer >= 0 (the number of noise columns); got {n!r}")
-    if cardinality is not None and (
-        isinstance(cardinality, bool)
-        or not isinstance(cardinality, int | np.integer)
-        or cardinality < 2
-    ):
-        raise ValueError(f"cardinality must be an integer >= 2 or None; got {cardinality!r}")
+    owner = "add_noise_features"
+    _rows_of("frame", frame, owner)
+    n = check_int("n", n, min=0, owner=owner)
+    if cardinality is not None:
+        cardinality = check_int("cardinality", cardinality, min=2, owner=owner)
+    rng = make_rng(seed, owner=owner)
     names = [prefix] if n == 1 else [f"{prefix}_{i}" for i in range(n)]
     clash = [name for name in names if name in frame.columns]
     if clash:
-        raise ValueError(f"frame already has column(s) {clash}: choose another prefix")
+        raise ParameterError(f"{owner}: frame already has column(s) {clash}: pick another prefix")
     shape = (len(frame), n)
     values = rng.random(shape) if cardinality is None else rng.integers(0, cardinality, shape)
     noise = pd.DataFrame(values, index=frame.index, columns=names)
@@ -162,10 +173,9 @@ def tree_shap(model: Any, X: pd.DataFrame, *, output_class: int = 1) -> shap.Exp
 
     Raises
     ------
-    TypeError
-        When ``X`` is not a DataFrame.
-    ValueError
-        When ``X`` is empty, the model is not fitted, or ``output_class`` does not exist.
+    ParameterError
+        When ``X`` is not a non-empty DataFrame, the model is not fitted, or ``output_class``
+        does not exist.
 
     Examples
     --------
@@ -178,14 +188,16 @@ def tree_shap(model: Any, X: pd.DataFrame, *, output_class: int = 1) -> shap.Exp
     >>> additivity_gap(explanation, forest.predict_proba(X.head(3))[:, 1]) < 1e-9
     True
     """
-    _check_frame("X", X)
+    _rows_of("X", X, "tree_shap")
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
 
     try:
         check_is_fitted(model)
     except NotFittedError as error:
-        raise ValueError(f"the model must be fitted before it is explained: {error}") from None
+        raise ParameterError(
+            f"tree_shap: the model must be fitted before it is explained: {error}"
+        ) from None
     except TypeError:  # not a scikit-learn estimator: let shap decide
         pass
     with warnings.catch_warnings():  # shap 0.51 calls matplotlib APIs marked for removal
@@ -195,11 +207,7 @@ def tree_shap(model: Any, X: pd.DataFrame, *, output_class: int = 1) -> shap.Exp
     explanation = shap.TreeExplainer(model)(X)
     if explanation.values.ndim == 3:
         n_outputs = explanation.values.shape[2]
-        if not 0 <= output_class < n_outputs:
-            raise ValueError(
-                f"output_class={output_class!r} does not exist: the model has {n_outputs} "
-                f"outputs, choose 0 to {n_outputs - 1}"
-            )
+        check_int("output_class", output_class, min=0, max=n_outputs - 1, owner="tree_shap")
         explanation = explanation[:, :, output_class]
     return explanation
 
@@ -226,7 +234,7 @@ def additivity_gap(explanation: Any, predictions: Any) -> float:
 
     Raises
     ------
-    ValueError
+    ParameterError
         When the shapes do not match.
 
     Examples
@@ -236,17 +244,18 @@ def additivity_gap(explanation: Any, predictions: Any) -> float:
     >>> round(additivity_gap(fake, [0.8, 0.4]), 12)
     0.0
     """
+    owner = "additivity_gap"
     values = np.asarray(explanation.values, dtype=float)
     if values.ndim != 2:
-        raise ValueError(
-            f"explanation.values must be 2-D (rows, features); got shape {values.shape}: "
-            "select one output class first"
+        raise ParameterError(
+            f"{owner}: explanation.values must be 2-D (rows, features); got shape "
+            f"{values.shape}: select one output class first"
         )
-    predictions = np.asarray(predictions, dtype=float)
+    predictions = check_array("predictions", predictions, ndim=1, dtype=float, owner=owner)
     if predictions.shape != (values.shape[0],):
-        raise ValueError(
-            f"predictions must have shape ({values.shape[0]},), one per explained row; "
-            f"got {predictions.shape}"
+        raise ParameterError(
+            f"{owner}: predictions must have shape ({values.shape[0]},), one per explained "
+            f"row; got {predictions.shape}"
         )
     base = np.broadcast_to(np.asarray(explanation.base_values, dtype=float), predictions.shape)
     return float(np.max(np.abs(base + values.sum(axis=1) - predictions)))
@@ -290,7 +299,7 @@ def compare_importances(
 
     Raises
     ------
-    ValueError
+    ParameterError
         When the model has no ``feature_importances_``, the columns do not match, or
         ``n_repeats`` < 1.
 
@@ -309,23 +318,26 @@ def compare_importances(
     """
     from sklearn.inspection import permutation_importance
 
-    _check_frame("X", X)
-    if isinstance(n_repeats, bool) or not isinstance(n_repeats, int | np.integer) or n_repeats < 1:
-        raise ValueError(f"n_repeats must be an integer >= 1; got {n_repeats!r}")
+    owner = "compare_importances"
+    _rows_of("X", X, owner)
+    check_int("n_repeats", n_repeats, min=1, owner=owner)
     impurity = getattr(model, "feature_importances_", None)
     if impurity is None:
-        raise ValueError(
-            f"{type(model).__name__} has no feature_importances_: fit it first, or use a tree "
-            "ensemble (random forest, gradient boosting) to compare impurity importance"
+        raise ParameterError(
+            f"{owner}: {type(model).__name__} has no feature_importances_: fit it first, or "
+            "use a tree ensemble (random forest, gradient boosting) to compare impurity "
+            "importance"
         )
     fitted_names = getattr(model, "feature_names_in_", None)
     if fitted_names is not None and list(fitted_names) != list(X.columns):
-        raise ValueError(
-            "X must have the columns the model was fitted on, in the same order: "
+        raise ParameterError(
+            f"{owner}: X must have the columns the model was fitted on, in the same order: "
             f"expected {list(fitted_names)}, got {list(X.columns)}"
         )
     if len(impurity) != X.shape[1]:
-        raise ValueError(f"the model has {len(impurity)} features but X has {X.shape[1]} columns")
+        raise ParameterError(
+            f"{owner}: the model has {len(impurity)} features but X has {X.shape[1]} columns"
+        )
     permuted = permutation_importance(
         model, X, y, scoring=scoring, n_repeats=n_repeats, random_state=random_state
     )
@@ -333,13 +345,15 @@ def compare_importances(
     if explanation is not None:
         values = np.asarray(explanation.values, dtype=float)
         if values.ndim != 2 or values.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"explanation.values must have shape (rows, {X.shape[1]}); got {values.shape}"
+            raise ParameterError(
+                f"{owner}: explanation.values must have shape (rows, {X.shape[1]}); "
+                f"got {values.shape}"
             )
         names = getattr(explanation, "feature_names", None)
         if names is not None and list(names) != list(X.columns):
-            raise ValueError(
-                f"the explanation's features {list(names)} are not X's columns {list(X.columns)}"
+            raise ParameterError(
+                f"{owner}: the explanation's features {list(names)} are not X's columns "
+                f"{list(X.columns)}"
             )
         shap_mean = np.abs(values).mean(axis=0)
     return pd.DataFrame(
@@ -364,8 +378,9 @@ def distribution_shift(
 
     0 when the two distributions are identical, 1 when they do not overlap at all (base-2
     logarithms). Missing values are left out (coverage measures them). A numeric feature is
-    binned at the deciles of its *training* values (``n_bins`` quantile bins, the outer ones
-    open-ended, so later values outside the training range fall in the edge bins); a categorical
+    binned at the deciles of its *training* values (``n_bins`` quantile bins of
+    :func:`mlsys_kit.stats.quantile_edges`, ``[lo, hi)``, the outer ones open-ended, so later
+    values outside the training range fall in the edge bins); a categorical
     one compares category frequencies, values unseen in training included. Finite samples give
     a small positive distance even without any shift (about 0.01 for tens of thousands of rows).
 
@@ -385,7 +400,7 @@ def distribution_shift(
 
     Raises
     ------
-    ValueError
+    ParameterError
         When a period has no non-missing value, or ``n_bins`` < 2.
 
     Examples
@@ -396,12 +411,14 @@ def distribution_shift(
     >>> distribution_shift(a, pd.Series(["z"] * 10))
     1.0
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 2:
-        raise ValueError(f"n_bins must be an integer >= 2; got {n_bins!r}")
+    owner = "distribution_shift"
+    n_bins = check_int("n_bins", n_bins, min=2, owner=owner)
     a, b = train.dropna(), later.dropna()
     for name, part in (("train", a), ("later", b)):
         if len(part) == 0:
-            raise ValueError(f"{train.name!r}: no non-missing value in the {name} period")
+            raise ParameterError(
+                f"{owner}: {train.name!r} has no non-missing value in the {name} period"
+            )
     from scipy.spatial.distance import jensenshannon
 
     if categorical is None:
@@ -411,10 +428,10 @@ def distribution_shift(
         p = a.value_counts().reindex(values, fill_value=0).to_numpy(float)
         q = b.value_counts().reindex(values, fill_value=0).to_numpy(float)
     else:
-        edges = np.unique(np.quantile(a.to_numpy(float), np.linspace(0, 1, n_bins + 1)))
-        edges = np.concatenate([[-np.inf], edges[1:-1], [np.inf]])
-        p = np.histogram(a.to_numpy(float), edges)[0].astype(float)
-        q = np.histogram(b.to_numpy(float), edges)[0].astype(float)
+        edges = quantile_edges(a.to_numpy(float), n_bins)
+        size = len(edges) + 1
+        p = np.bincount(quantile_bins(a.to_numpy(float), edges), minlength=size).astype(float)
+        q = np.bincount(quantile_bins(b.to_numpy(float), edges), minlength=size).astype(float)
     distance = jensenshannon(p, q, base=2)
     return float(np.clip(distance, 0.0, 1.0)) if np.isfinite(distance) else 0.0
 
@@ -456,7 +473,7 @@ def generalization_report(
 
     Raises
     ------
-    TypeError, ValueError
+    ParameterError
         When an input is not a non-empty DataFrame, a feature is missing from one of them, or a
         ``categorical`` name is not among the features.
 
@@ -467,18 +484,18 @@ def generalization_report(
     >>> generalization_report(train, later, categorical=["user"])["seen_in_train"].tolist()
     [0.25, 0.75]
     """
-    _check_frame("train", train)
-    _check_frame("later", later)
+    owner = "generalization_report"
+    _rows_of("train", train, owner)
+    _rows_of("later", later, owner)
     names = list(train.columns if features is None else features)
     if not names:
-        raise ValueError("features is empty: name at least one column")
+        raise ParameterError(f"{owner}: features is empty: name at least one column")
     for frame_name, frame in (("train", train), ("later", later)):
         missing = [name for name in names if name not in frame.columns]
         if missing:
-            raise ValueError(f"{frame_name} has no column(s) {missing}")
-    unknown = [name for name in categorical if name not in names]
-    if unknown:
-        raise ValueError(f"categorical names {unknown} are not among the features {names}")
+            raise ParameterError(f"{owner}: {frame_name} has no column(s) {missing}")
+    for name in categorical:
+        check_choice("categorical name", name, names, owner=owner)
     rows = {}
     for name in names:
         a, b = train[name], later[name]

@@ -20,6 +20,8 @@ from mlsys_kit.features.importance import (
     generalization_report,
     tree_shap,
 )
+from mlsys_kit.params import ParameterError
+from mlsys_kit.stats import quantile_bins, quantile_edges
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def forest(data) -> RandomForestClassifier:
 
 def test_noise_columns_are_added_after_the_features() -> None:
     X = pd.DataFrame({"a": range(100)}, index=range(100, 200))
-    out = add_noise_features(X, 3, rng=np.random.default_rng(1), cardinality=7)
+    out = add_noise_features(X, 3, seed=np.random.default_rng(1), cardinality=7)
     assert out.columns.tolist() == ["a", "noise_0", "noise_1", "noise_2"]
     assert out.index.equals(X.index)
     assert out["noise_0"].between(0, 6).all()
@@ -60,31 +62,32 @@ def test_noise_columns_are_added_after_the_features() -> None:
 
 def test_noise_is_uniform_floats_by_default_and_seeded() -> None:
     X = pd.DataFrame({"a": range(50)})
-    one = add_noise_features(X, 1, rng=np.random.default_rng(3), prefix="probe")
-    two = add_noise_features(X, 1, rng=np.random.default_rng(3), prefix="probe")
+    one = add_noise_features(X, 1, seed=np.random.default_rng(3), prefix="probe")
+    two = add_noise_features(X, 1, seed=np.random.default_rng(3), prefix="probe")
     assert one["probe"].between(0, 1).all() and one["probe"].nunique() == 50
     pd.testing.assert_frame_equal(one, two)
-    assert add_noise_features(X, 0, rng=np.random.default_rng(0)).equals(X)
+    assert add_noise_features(X, 0, seed=0).equals(X)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n": -1}, "n must be an integer >= 0"),
-        ({"n": 1.5}, "n must be an integer >= 0"),
-        ({"n": 1, "cardinality": 1}, "cardinality must be an integer >= 2"),
+        ({"n": -1}, "add_noise_features: n=-1 is out of range: allowed n ≥ 0"),
+        ({"n": 1.5}, "add_noise_features: n must be an integer; got 1.5"),
+        ({"n": 1, "cardinality": 1}, "cardinality=1 is out of range: allowed cardinality ≥ 2"),
+        ({"n": 1, "seed": -1}, "seed=-1 is out of range"),
         ({"n": 1, "prefix": "a"}, r"already has column\(s\) \['a'\]"),
     ],
 )
 def test_add_noise_features_rejects_bad_input(kwargs, message) -> None:
     X = pd.DataFrame({"a": [1, 2]})
-    with pytest.raises(ValueError, match=message):
-        add_noise_features(X, rng=np.random.default_rng(0), **kwargs)
+    with pytest.raises(ParameterError, match=message):
+        add_noise_features(X, **kwargs)
 
 
 def test_add_noise_features_needs_a_dataframe() -> None:
-    with pytest.raises(TypeError, match="frame must be a pandas DataFrame"):
-        add_noise_features(np.zeros((3, 2)), 1, rng=np.random.default_rng(0))
+    with pytest.raises(ParameterError, match="add_noise_features: frame must be a DataFrame"):
+        add_noise_features(np.zeros((3, 2)), 1)
 
 
 # --- tree_shap and additivity_gap ---------------------------------------------------------
@@ -109,22 +112,25 @@ def test_additivity_gap_detects_a_wrong_prediction() -> None:
 
 def test_additivity_gap_rejects_mismatched_shapes() -> None:
     fake = SimpleNamespace(values=np.zeros((3, 2)), base_values=0.0)
-    with pytest.raises(ValueError, match=r"predictions must have shape \(3,\)"):
+    with pytest.raises(ParameterError, match=r"predictions must have shape \(3,\)"):
         additivity_gap(fake, [0.1, 0.2])
     cube = SimpleNamespace(values=np.zeros((3, 2, 2)), base_values=0.0)
-    with pytest.raises(ValueError, match="must be 2-D"):
+    with pytest.raises(ParameterError, match="must be 2-D"):
         additivity_gap(cube, [0.1, 0.2, 0.3])
 
 
 def test_tree_shap_rejects_bad_input(forest, data) -> None:
     X, y = data
-    with pytest.raises(ValueError, match="must be fitted"):
+    with pytest.raises(ParameterError, match="must be fitted"):
         tree_shap(RandomForestClassifier(), X[:5])
-    with pytest.raises(ValueError, match="output_class=2 does not exist"):
+    with pytest.raises(
+        ParameterError,
+        match="tree_shap: output_class=2 is out of range: allowed 0 ≤ output_class ≤ 1",
+    ):
         tree_shap(forest, X[:5], output_class=2)
-    with pytest.raises(TypeError, match="X must be a pandas DataFrame"):
+    with pytest.raises(ParameterError, match="tree_shap: X must be a DataFrame"):
         tree_shap(forest, X.to_numpy()[:5])
-    with pytest.raises(ValueError, match="X is empty"):
+    with pytest.raises(ParameterError, match="X is empty"):
         tree_shap(forest, X[:0])
 
 
@@ -157,14 +163,14 @@ def test_compare_importances_without_shap_leaves_the_column_empty(forest, data) 
 def test_compare_importances_rejects_bad_input(forest, data) -> None:
     X, y = data
     held_out, y_held_out = X[800:], y[800:]
-    with pytest.raises(ValueError, match="has no feature_importances_"):
+    with pytest.raises(ParameterError, match="has no feature_importances_"):
         compare_importances(LogisticRegression().fit(X, y), held_out, y_held_out)
-    with pytest.raises(ValueError, match="columns the model was fitted on"):
+    with pytest.raises(ParameterError, match="columns the model was fitted on"):
         compare_importances(forest, held_out[["weak", "strong", "noise_id"]], y_held_out)
-    with pytest.raises(ValueError, match="n_repeats must be an integer >= 1"):
+    with pytest.raises(ParameterError, match="compare_importances: n_repeats=0 is out of range"):
         compare_importances(forest, held_out, y_held_out, n_repeats=0)
     wrong = SimpleNamespace(values=np.zeros((5, 2)), feature_names=["strong", "weak"])
-    with pytest.raises(ValueError, match=r"shape \(rows, 3\)"):
+    with pytest.raises(ParameterError, match=r"shape \(rows, 3\)"):
         compare_importances(forest, held_out, y_held_out, explanation=wrong, n_repeats=1)
 
 
@@ -190,9 +196,12 @@ def test_distribution_shift_of_categories_counts_unseen_values() -> None:
 
 
 def test_distribution_shift_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="n_bins must be an integer >= 2"):
+    with pytest.raises(
+        ParameterError,
+        match="distribution_shift: n_bins=1 is out of range: allowed n_bins ≥ 2",
+    ):
         distribution_shift(pd.Series([1.0, 2.0]), pd.Series([1.0]), n_bins=1)
-    with pytest.raises(ValueError, match="no non-missing value in the later period"):
+    with pytest.raises(ParameterError, match="no non-missing value in the later period"):
         distribution_shift(pd.Series([1.0], name="x"), pd.Series([np.nan], name="x"))
 
 
@@ -241,13 +250,49 @@ def test_generalization_report_handles_a_feature_missing_everywhere_later() -> N
 def test_generalization_report_rejects_bad_input() -> None:
     train = pd.DataFrame({"x": [1.0, 2.0], "y": ["a", "b"]})
     later = pd.DataFrame({"x": [1.0, 2.0]})
-    with pytest.raises(ValueError, match=r"later has no column\(s\) \['y'\]"):
+    with pytest.raises(ParameterError, match=r"later has no column\(s\) \['y'\]"):
         generalization_report(train, later)
-    with pytest.raises(ValueError, match=r"categorical names \['z'\] are not among"):
+    with pytest.raises(
+        ParameterError,
+        match="categorical name='z' is not allowed: choose one of 'x'",
+    ):
         generalization_report(train, later, ["x"], categorical=["z"])
-    with pytest.raises(ValueError, match="features is empty"):
+    with pytest.raises(ParameterError, match="features is empty"):
         generalization_report(train, later, [])
-    with pytest.raises(ValueError, match="later is empty"):
+    with pytest.raises(ParameterError, match="later is empty"):
         generalization_report(train, later[:0], ["x"])
-    with pytest.raises(TypeError, match="train must be a pandas DataFrame"):
+    with pytest.raises(ParameterError, match="generalization_report: train must be a DataFrame"):
         generalization_report({"x": [1.0]}, later)
+
+
+def _old_histogram_shift(a, b, n_bins=10):
+    """The hand-written binning distribution_shift used before the kit's quantile bins."""
+    from scipy.spatial.distance import jensenshannon
+
+    edges = np.unique(np.quantile(a, np.linspace(0, 1, n_bins + 1)))
+    edges = np.concatenate([[-np.inf], edges[1:-1], [np.inf]])
+    p, q = np.histogram(a, edges)[0], np.histogram(b, edges)[0]
+    return float(jensenshannon(p, q, base=2))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_distribution_shift_bins_like_the_kit_and_scipy(seed) -> None:
+    from scipy.spatial.distance import jensenshannon
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.lognormal(size=2_000), rng.lognormal(0.3, 1.2, size=1_500)
+    edges = quantile_edges(a, 10)
+    p = np.bincount(quantile_bins(a, edges), minlength=len(edges) + 1)
+    q = np.bincount(quantile_bins(b, edges), minlength=len(edges) + 1)
+    expected = jensenshannon(p, q, base=2)
+    assert distribution_shift(pd.Series(a), pd.Series(b)) == pytest.approx(expected, abs=1e-12)
+    # on continuous data (no ties) the histogram binning it replaced gave the same distance
+    assert expected == pytest.approx(_old_histogram_shift(a, b), abs=1e-12)
+
+
+def test_distribution_shift_keeps_a_top_value_in_its_own_bin() -> None:
+    """The old binning dropped inner edges equal to the training maximum, merging bins."""
+    train = pd.Series([0.0] * 85 + [1.0] * 15)  # the 0.9 quantile is the maximum, 1
+    later = pd.Series([0.0] * 50 + [1.0] * 50)
+    assert _old_histogram_shift(train.to_numpy(), later.to_numpy()) == 0  # one bin for all
+    assert distribution_shift(train, later) > 0.2
