@@ -18,6 +18,12 @@ binary labels (:func:`sample_negatives`), and top-k evaluation (:func:`top_k`,
 :func:`hits_at_k`, :func:`hit_rate_at_k`). Fitting and comparing the two framings is the
 lesson, so it stays in the notebook.
 
+Why :func:`top_k` and :func:`hit_rate_at_k` are hand-written: scikit-learn's
+:func:`~sklearn.metrics.top_k_accuracy_score` computes the same hit rate (the unit tests
+check that it agrees), but it cannot leave an app out of a ranking (framing A has no score
+for a new app: ``NaN`` here) and it returns only the mean, not which requests were hits or
+which apps were recommended.
+
 Generative story of :func:`simulate_app_installs`:
 
 1. **Users** have observable features: an interest in each app category, a 3-dimensional

@@ -17,6 +17,13 @@ the content changes it. Fingerprints identify content; they are not security fea
 * :func:`fingerprint_frame` hashes the content of a DataFrame (column names, dtypes, values);
 * :func:`fingerprint_params` hashes JSON-serialisable parameters, whatever their key order.
 
+Why hand-written: each function is a few lines over :mod:`hashlib`,
+:func:`pandas.util.hash_pandas_object` and :mod:`json`, and what goes into the hash is the
+lesson. ``joblib.hash`` fingerprints any Python object but hashes a DataFrame through pickle,
+whose bytes depend on memory layout and pandas internals rather than on the content alone; DVC
+and MLflow version whole files and runs (a repository, a tracking server), far more than a
+notebook needs to show that the same code on new data is a new system.
+
 Examples
 --------
 >>> import pandas as pd

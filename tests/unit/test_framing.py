@@ -194,3 +194,15 @@ def test_random_scores_hit_at_rate_k_over_m() -> None:
 def test_evaluation_rejects_bad_arguments(call, name) -> None:
     with pytest.raises(ParameterError, match=name):
         call()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_hit_rate_matches_scikit_learn_top_k_accuracy(seed: int) -> None:
+    from sklearn.metrics import top_k_accuracy_score
+
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=(300, 12))
+    true_apps = rng.integers(0, 12, 300)
+    for k in (1, 3, 5):
+        expected = top_k_accuracy_score(true_apps, scores, k=k, labels=np.arange(12))
+        assert hit_rate_at_k(scores, true_apps, k) == pytest.approx(expected)
