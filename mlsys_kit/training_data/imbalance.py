@@ -23,9 +23,16 @@ metrics from scikit-learn. This module holds the few pieces neither library has:
   when the only distortion is a known change of class rate, the correction is exact and needs
   no data, which is the lesson.
 - :func:`cost_curve`, :func:`best_threshold`, :func:`business_cost`: the cost of missed fraud
-  plus false alarms at every threshold. scikit-learn's ``TunedThresholdClassifierCV`` picks a
-  threshold by refitting the model in cross-validation; here the models are already fitted, a
-  threshold is tuned on a validation set, and the notebook draws the whole cost curve.
+  plus false alarms at every threshold. The counts at every distinct score come from
+  scikit-learn's :func:`sklearn.metrics.confusion_matrix_at_thresholds` (scikit-learn ≥ 1.8);
+  this module only prices them. scikit-learn's ``TunedThresholdClassifierCV`` tunes a
+  threshold too, and with ``cv="prefit", refit=False`` it does *not* refit: it uses the
+  fitted model as it is and tunes the threshold on all the data given to ``fit`` (scikit-learn
+  1.9 raises if ``refit=True`` is combined with ``cv="prefit"``). It searches a grid of
+  ``thresholds`` (100 by default, or the values given) to maximise a scorer, and returns a
+  classifier with ``best_threshold_`` and ``best_score_``, not the curve; here the notebook
+  needs the cost at every distinct score, and the minimum of that exact curve
+  (:func:`best_threshold`; the tests check it against ``TunedThresholdClassifierCV``).
 
 Examples
 --------
@@ -36,27 +43,32 @@ Examples
 >>> model = FocalLogisticRegression(gamma=2.0, class_weight="balanced").fit(X, y)
 >>> model.predict_proba(X).shape
 (2000, 2)
->>> cut, cost = best_threshold(y, model.predict_proba(X)[:, 1], missed_cost=20, false_alarm_cost=1)
->>> bool(0 < cut < 1)
+>>> best = best_threshold(y, model.predict_proba(X)[:, 1], missed_cost=20, false_alarm_cost=1)
+>>> bool(0 < best.threshold < 1)
 True
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit, logit
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import confusion_matrix_at_thresholds
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+
+from mlsys_kit.params import ParameterError, check_choice, check_float, check_int
 
 __all__ = [
     "COST_COLUMNS",
+    "FocalLoss",
     "FocalLogisticRegression",
+    "TunedThreshold",
     "best_threshold",
     "business_cost",
     "class_balanced_weights",
@@ -69,42 +81,45 @@ __all__ = [
 COST_COLUMNS = ["threshold", "flagged", "missed", "false_alarms", "cost"]
 
 
-def _binary_labels(y: Any, name: str = "y") -> np.ndarray:
+def _binary_labels(y: Any, name: str, owner: str) -> np.ndarray:
+    """``y`` as a non-empty vector of 0/1 labels (1: the rare class), else a ParameterError."""
     labels = np.asarray(y)
     if labels.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {labels.shape}")
+        raise ParameterError(f"{owner}: {name} must be one-dimensional; got shape {labels.shape}")
     if labels.size == 0:
-        raise ValueError(f"{name} is empty")
+        raise ParameterError(f"{owner}: {name} is empty")
     if not np.isin(labels, [0, 1]).all():
         found = ", ".join(map(repr, np.unique(labels)[:5].tolist()))
-        raise ValueError(f"{name} must hold only 0 and 1 (1 = the rare class); found {found}")
+        raise ParameterError(
+            f"{owner}: {name} must hold only 0 and 1 (1 = the rare class); found {found}"
+        )
     return labels.astype(np.int64)
 
 
-def _probabilities(p: Any, name: str) -> np.ndarray:
-    values = np.asarray(p, dtype=np.float64)
-    if not np.isfinite(values).all() or (values < 0).any() or (values > 1).any():
-        raise ValueError(f"{name} must hold probabilities in [0, 1]")
-    return values
+def _sample_weights(w: Any, n: int, owner: str) -> np.ndarray:
+    weights = np.asarray(w, dtype=np.float64)
+    if weights.shape != (n,) or (weights < 0).any() or not np.isfinite(weights).all():
+        raise ParameterError(
+            f"{owner}: sample_weight must hold one finite, non-negative weight per row"
+        )
+    return weights
 
 
-def _rate(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"{name} must be a class rate strictly between 0 and 1; got {value!r}")
-    return float(value)
+class FocalLoss(NamedTuple):
+    """The value of :func:`focal_loss` and its gradient: ``loss, gradient = focal_loss(...)``."""
+
+    loss: float
+    gradient: np.ndarray
 
 
-def _cost(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite; got {value!r}")
-    return float(value)
+class TunedThreshold(NamedTuple):
+    """The result of :func:`best_threshold`: ``threshold, cost = best_threshold(...)``."""
+
+    threshold: float
+    cost: float
 
 
-def focal_loss(
-    y: Any, logit: Any, *, gamma: float = 2.0, sample_weight: Any = None
-) -> tuple[float, np.ndarray]:
+def focal_loss(y: Any, logit: Any, *, gamma: float = 2.0, sample_weight: Any = None) -> FocalLoss:
     """Mean (weighted) binary focal loss of logits, and its gradient with respect to them.
 
     For a row with label ``y`` and predicted probability ``p = sigmoid(logit)``, let ``q`` be
@@ -127,10 +142,14 @@ def focal_loss(
 
     Returns
     -------
-    loss : float
-        The mean weighted loss.
-    gradient : numpy.ndarray of shape (n,)
-        The derivative of the mean loss with respect to each logit.
+    FocalLoss
+        ``loss`` (float), the mean weighted loss, and ``gradient`` (array of shape (n,)),
+        the derivative of the mean loss with respect to each logit.
+
+    Raises
+    ------
+    ParameterError
+        Labels other than 0 and 1, shapes that differ, ``gamma < 0`` or bad weights.
 
     Examples
     --------
@@ -138,15 +157,15 @@ def focal_loss(
     >>> round(loss, 4), grad.round(2).tolist()
     (0.6931, [-0.25, 0.25])
     """
-    labels = _binary_labels(y)
+    owner = "focal_loss"
+    labels = _binary_labels(y, "y", owner)
     z = np.asarray(logit, dtype=np.float64)
     if z.shape != labels.shape:
-        raise ValueError(f"logit has shape {z.shape}, y has shape {labels.shape}: they must match")
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not gamma >= 0:
-        raise ValueError(f"gamma must be a number >= 0; got {gamma!r}")
-    w = np.ones_like(z) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    if w.shape != z.shape or (w < 0).any() or not np.isfinite(w).all():
-        raise ValueError("sample_weight must hold one finite, non-negative weight per row")
+        raise ParameterError(
+            f"{owner}: logit has shape {z.shape}, y has shape {labels.shape}: they must match"
+        )
+    gamma = check_float("gamma", gamma, min=0, owner=owner)
+    w = np.ones_like(z) if sample_weight is None else _sample_weights(sample_weight, len(z), owner)
     sign = 2.0 * labels - 1.0  # +1 for class 1, -1 for class 0
     log_q = log_expit(sign * z)  # log P(true class), stable for large |z|
     q = np.exp(log_q)
@@ -156,7 +175,7 @@ def focal_loss(
     # d/dz of -(1-q)^g log q, with dq/dz = sign * q (1-q):
     grad = sign * (gamma * q * focus * log_q - focus * one_minus_q)
     n = len(z)
-    return float(np.sum(w * loss) / n), w * grad / n
+    return FocalLoss(float(np.sum(w * loss) / n), w * grad / n)
 
 
 def class_balanced_weights(y: Any, beta: float = 0.999) -> dict[int, float]:
@@ -188,12 +207,14 @@ def class_balanced_weights(y: Any, beta: float = 0.999) -> dict[int, float]:
     >>> {k: round(v, 2) for k, v in class_balanced_weights(y, beta=0.999).items()}
     {0: 0.62, 1: 38.94}
     """
-    labels = _binary_labels(y)
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not 0 <= beta < 1:
-        raise ValueError(f"beta must be a number in [0, 1); got {beta!r}")
+    owner = "class_balanced_weights"
+    labels = _binary_labels(y, "y", owner)
+    beta = check_float("beta", beta, min=0, max=1, open_max=True, owner=owner)
     counts = np.bincount(labels, minlength=2)
     if (counts == 0).any():
-        raise ValueError(f"y must contain both classes 0 and 1; counts are {counts.tolist()}")
+        raise ParameterError(
+            f"{owner}: y must contain both classes 0 and 1; counts are {counts.tolist()}"
+        )
     effective = (1.0 - beta ** counts.astype(float)) / (1.0 - beta)
     raw = 1.0 / effective
     raw *= len(labels) / np.sum(raw * counts)  # mean row weight 1
@@ -215,7 +236,8 @@ class FocalLogisticRegression(ClassifierMixin, BaseEstimator):
         Focusing parameter of the focal loss, ``>= 0`` (0: the log loss).
     class_weight : dict, "balanced" or None, default None
         Weight of each class's rows: ``{0: w0, 1: w1}``; ``"balanced"`` for
-        ``n / (2 * n_class)`` as in scikit-learn; None for 1 and 1.
+        ``n / (2 * n_class)``, scikit-learn's
+        :func:`~sklearn.utils.class_weight.compute_class_weight`; None for 1 and 1.
     alpha : float, default 1e-4
         L2 penalty on the coefficients (not the intercept), ``>= 0``.
     max_iter : int, default 500
@@ -252,23 +274,26 @@ class FocalLogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
 
     def _row_weights(self, y: np.ndarray) -> np.ndarray:
+        owner = "FocalLogisticRegression"
         cw = self.class_weight
         if cw is None:
             return np.ones(len(y))
         if isinstance(cw, str):
-            if cw != "balanced":
-                raise ValueError(f"class_weight must be a dict, 'balanced' or None; got {cw!r}")
-            counts = np.bincount(y, minlength=2)
-            weights = len(y) / (2.0 * counts)
+            check_choice("class_weight", cw, ["balanced"], owner=owner)
+            weights = compute_class_weight("balanced", classes=np.array([0, 1]), y=y)
         elif isinstance(cw, Mapping):
             if set(cw) != {0, 1}:
-                raise ValueError(f"class_weight must have the keys 0 and 1; got {sorted(cw)}")
+                raise ParameterError(
+                    f"{owner}: class_weight must have the keys 0 and 1; got {sorted(cw)}"
+                )
             weights = np.array([cw[0], cw[1]], dtype=np.float64)
             if not np.isfinite(weights).all() or (weights <= 0).any():
-                raise ValueError(f"class weights must be positive numbers; got {dict(cw)}")
+                raise ParameterError(
+                    f"{owner}: class weights must be positive numbers; got {dict(cw)}"
+                )
         else:
-            raise ValueError(
-                f"class_weight must be a dict, 'balanced' or None; got {type(cw).__name__}"
+            raise ParameterError(
+                f"{owner}: class_weight must be a dict, 'balanced' or None; got {type(cw).__name__}"
             )
         return weights[y]
 
@@ -289,24 +314,17 @@ class FocalLogisticRegression(ClassifierMixin, BaseEstimator):
         FocalLogisticRegression
             The fitted estimator.
         """
+        owner = "FocalLogisticRegression"
         X, y = check_X_y(X, y, dtype=np.float64)
-        labels = _binary_labels(y)
+        labels = _binary_labels(y, "y", owner)
         if np.bincount(labels, minlength=2).min() == 0:
-            raise ValueError("y must contain both classes 0 and 1")
-        for name in ("gamma", "alpha"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-                raise ValueError(f"{name} must be a number >= 0; got {value!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral):
-            raise ValueError(f"max_iter must be a positive integer; got {self.max_iter!r}")
-        if self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer; got {self.max_iter!r}")
+            raise ParameterError(f"{owner}: y must contain both classes 0 and 1")
+        check_float("gamma", self.gamma, min=0, owner=owner)
+        check_float("alpha", self.alpha, min=0, owner=owner)
+        check_int("max_iter", self.max_iter, min=1, owner=owner)
         weights = self._row_weights(labels)
         if sample_weight is not None:
-            extra = np.asarray(sample_weight, dtype=np.float64)
-            if extra.shape != labels.shape or (extra < 0).any() or not np.isfinite(extra).all():
-                raise ValueError("sample_weight must hold one finite, non-negative weight per row")
-            weights = weights * extra
+            weights = weights * _sample_weights(sample_weight, len(labels), owner)
 
         def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
             coef, intercept = theta[:-1], theta[-1]
@@ -372,14 +390,23 @@ def correct_prior(proba: Any, *, trained_rate: float, true_rate: float) -> np.nd
     numpy.ndarray
         Corrected probabilities, same shape as ``proba``.
 
+    Raises
+    ------
+    ParameterError
+        When ``proba`` holds values outside ``[0, 1]`` or a rate is not in ``(0, 1)``.
+
     Examples
     --------
     >>> correct_prior([0.5], trained_rate=0.5, true_rate=0.01).round(4).tolist()
     [0.01]
     """
-    p = _probabilities(proba, "proba")
-    trained = _rate(trained_rate, "trained_rate")
-    true = _rate(true_rate, "true_rate")
+    owner = "correct_prior"
+    p = np.asarray(proba, dtype=np.float64)
+    if not np.isfinite(p).all() or (p < 0).any() or (p > 1).any():
+        raise ParameterError(f"{owner}: proba must hold probabilities in [0, 1]")
+    rate = {"min": 0, "max": 1, "open_min": True, "open_max": True, "owner": owner}
+    trained = check_float("trained_rate", trained_rate, **rate)
+    true = check_float("true_rate", true_rate, **rate)
     shift = logit(true) - logit(trained)  # the log of the odds ratio
     return expit(logit(p) + shift)  # logit(0) = -inf and logit(1) = inf map to 0 and 1
 
@@ -407,15 +434,18 @@ def business_cost(
     >>> business_cost([1, 1, 0, 0], [1, 0, 1, 0], missed_cost=100, false_alarm_cost=5)
     105.0
     """
-    truth = _binary_labels(y_true, "y_true")
-    decided = _binary_labels(y_pred, "y_pred")
+    owner = "business_cost"
+    truth = _binary_labels(y_true, "y_true", owner)
+    decided = _binary_labels(y_pred, "y_pred", owner)
     if truth.shape != decided.shape:
-        raise ValueError(f"y_true has {len(truth)} rows, y_pred {len(decided)}: they must match")
+        raise ParameterError(
+            f"{owner}: y_true has {len(truth)} rows, y_pred {len(decided)}: they must match"
+        )
+    c_fn = check_float("missed_cost", missed_cost, min=0, owner=owner)
+    c_fp = check_float("false_alarm_cost", false_alarm_cost, min=0, owner=owner)
     missed = int(np.sum((truth == 1) & (decided == 0)))
     false_alarms = int(np.sum((truth == 0) & (decided == 1)))
-    return missed * _cost(missed_cost, "missed_cost") + false_alarms * _cost(
-        false_alarm_cost, "false_alarm_cost"
-    )
+    return missed * c_fn + false_alarms * c_fp
 
 
 def cost_curve(
@@ -436,7 +466,13 @@ def cost_curve(
     -------
     pandas.DataFrame
         Columns :data:`COST_COLUMNS`, one row per distinct score (descending thresholds) plus a
-        first row with threshold ``inf`` (flag nothing).
+        first row with threshold ``inf`` (flag nothing). The counts are those of
+        :func:`sklearn.metrics.confusion_matrix_at_thresholds`.
+
+    Raises
+    ------
+    ParameterError
+        Labels other than 0 and 1, non-finite scores, shapes that differ or negative costs.
 
     Examples
     --------
@@ -447,25 +483,25 @@ def cost_curve(
     2        0.6        2       0             0   0.0
     3        0.2        3       0             1   1.0
     """
-    truth = _binary_labels(y_true, "y_true")
+    owner = "cost_curve"
+    truth = _binary_labels(y_true, "y_true", owner)
     s = np.asarray(score, dtype=np.float64)
     if s.shape != truth.shape:
-        raise ValueError(f"score has shape {s.shape}, y_true has shape {truth.shape}: must match")
+        raise ParameterError(
+            f"{owner}: score has shape {s.shape}, y_true has shape {truth.shape}: must match"
+        )
     if not np.isfinite(s).all():
-        raise ValueError("score must hold finite numbers")
-    c_fn = _cost(missed_cost, "missed_cost")
-    c_fp = _cost(false_alarm_cost, "false_alarm_cost")
-    order = np.argsort(-s, kind="stable")
-    s_sorted, y_sorted = s[order], truth[order]
-    last_of_value = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # ties flagged together
-    tp = np.cumsum(y_sorted)[last_of_value]
-    fp = np.cumsum(1 - y_sorted)[last_of_value]
-    flagged = np.r_[0, tp + fp]
-    missed = truth.sum() - np.r_[0, tp]
-    false_alarms = np.r_[0, fp]
+        raise ParameterError(f"{owner}: score must hold finite numbers")
+    c_fn = check_float("missed_cost", missed_cost, min=0, owner=owner)
+    c_fp = check_float("false_alarm_cost", false_alarm_cost, min=0, owner=owner)
+    # Flagging score >= t at every distinct score t, descending; ties are flagged together.
+    _, fps, fns, tps, thresholds = confusion_matrix_at_thresholds(truth, s, pos_label=1)
+    flagged = np.r_[0, tps + fps].astype(np.int64)
+    missed = np.r_[truth.sum(), fns].astype(np.int64)
+    false_alarms = np.r_[0, fps].astype(np.int64)
     return pd.DataFrame(
         {
-            "threshold": np.r_[np.inf, s_sorted[last_of_value]],
+            "threshold": np.r_[np.inf, thresholds],
             "flagged": flagged,
             "missed": missed,
             "false_alarms": false_alarms,
@@ -476,7 +512,7 @@ def cost_curve(
 
 def best_threshold(
     y_true: Any, score: Any, *, missed_cost: float, false_alarm_cost: float
-) -> tuple[float, float]:
+) -> TunedThreshold:
     """The threshold that minimises the business cost on these rows, and that cost.
 
     Tune it on validation rows, then apply it (``score >= threshold``) to test rows. Among
@@ -489,16 +525,15 @@ def best_threshold(
 
     Returns
     -------
-    threshold : float
-        ``inf`` if flagging nothing is cheapest.
-    cost : float
-        The total cost at that threshold.
+    TunedThreshold
+        ``threshold`` (``inf`` if flagging nothing is cheapest) and ``cost``, the total cost
+        at that threshold; it unpacks as ``threshold, cost = best_threshold(...)``.
 
     Examples
     --------
     >>> best_threshold([0, 1, 1], [0.2, 0.6, 0.9], missed_cost=10, false_alarm_cost=1)
-    (0.6, 0.0)
+    TunedThreshold(threshold=0.6, cost=0.0)
     """
     curve = cost_curve(y_true, score, missed_cost=missed_cost, false_alarm_cost=false_alarm_cost)
     best = int(curve["cost"].to_numpy().argmin())
-    return float(curve["threshold"].iat[best]), float(curve["cost"].iat[best])
+    return TunedThreshold(float(curve["threshold"].iat[best]), float(curve["cost"].iat[best]))

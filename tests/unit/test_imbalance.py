@@ -6,14 +6,18 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 from scipy.special import expit, logit
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import log_loss
+from sklearn.metrics import confusion_matrix_at_thresholds, log_loss, make_scorer
+from sklearn.model_selection import TunedThresholdClassifierCV
 
+from mlsys_kit.params import ParameterError
 from mlsys_kit.training_data.imbalance import (
     COST_COLUMNS,
     FocalLogisticRegression,
+    FocalLoss,
+    TunedThreshold,
     best_threshold,
     business_cost,
     class_balanced_weights,
@@ -79,13 +83,13 @@ def test_focal_loss_down_weights_easy_rows_and_is_stable() -> None:
     [
         ({"y": [0, 2], "logit": [0.0, 0.0]}, "only 0 and 1"),
         ({"y": [0, 1], "logit": [0.0]}, "must match"),
-        ({"y": [0, 1], "logit": [0.0, 0.0], "gamma": -1}, "gamma must be a number >= 0"),
+        ({"y": [0, 1], "logit": [0.0, 0.0], "gamma": -1}, "gamma=-1.0 is out of range"),
         ({"y": [0, 1], "logit": [0.0, 0.0], "sample_weight": [1.0, -1.0]}, "sample_weight"),
         ({"y": [], "logit": []}, "empty"),
     ],
 )
 def test_focal_loss_rejects_bad_input(kwargs, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match="focal_loss: .*" + message):
         focal_loss(**kwargs)
 
 
@@ -109,13 +113,13 @@ def test_class_balanced_weights_between_none_and_inverse_frequency() -> None:
     ("y", "beta", "message"),
     [
         ([0, 0, 0], 0.9, "both classes"),
-        ([0, 1], 1.0, r"beta must be a number in \[0, 1\)"),
+        ([0, 1], 1.0, r"beta=1.0 is out of range: allowed 0 ≤ beta < 1"),
         ([0, 1], -0.1, "beta"),
         (["a", "b"], 0.9, "only 0 and 1"),
     ],
 )
 def test_class_balanced_weights_rejects_bad_input(y, beta, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match="class_balanced_weights: .*" + message):
         class_balanced_weights(y, beta)
 
 
@@ -177,18 +181,19 @@ def test_focal_model_is_a_scikit_learn_classifier(data) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"gamma": -1.0}, "gamma must be a number >= 0"),
-        ({"alpha": -0.1}, "alpha must be a number >= 0"),
-        ({"class_weight": "equal"}, "class_weight must be a dict, 'balanced' or None"),
+        ({"gamma": -1.0}, "gamma=-1.0 is out of range: allowed gamma ≥ 0"),
+        ({"alpha": -0.1}, "alpha=-0.1 is out of range: allowed alpha ≥ 0"),
+        ({"class_weight": "equal"}, "class_weight='equal' is not allowed: choose one of"),
         ({"class_weight": {1: 2.0}}, "keys 0 and 1"),
         ({"class_weight": {0: 1.0, 1: 0.0}}, "positive"),
         ({"class_weight": [1, 2]}, "class_weight must be a dict"),
-        ({"max_iter": 0}, "max_iter must be a positive integer"),
+        ({"max_iter": 0}, "max_iter=0 is out of range: allowed max_iter ≥ 1"),
+        ({"max_iter": 2.5}, "max_iter must be an integer"),
     ],
 )
 def test_focal_model_rejects_bad_parameters(data, params, message) -> None:
     X, y = data
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match="FocalLogisticRegression: .*" + message):
         FocalLogisticRegression(**params).fit(X, y)
 
 
@@ -241,14 +246,14 @@ def test_correct_prior_recalibrates_an_undersampled_model() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"proba": [0.5], "trained_rate": 0.0, "true_rate": 0.1}, "trained_rate must be a class"),
-        ({"proba": [0.5], "trained_rate": 0.5, "true_rate": 1.0}, "true_rate must be a class"),
+        ({"proba": [0.5], "trained_rate": 0.0, "true_rate": 0.1}, "allowed 0 < trained_rate < 1"),
+        ({"proba": [0.5], "trained_rate": 0.5, "true_rate": 1.0}, "allowed 0 < true_rate < 1"),
         ({"proba": [1.5], "trained_rate": 0.5, "true_rate": 0.1}, "probabilities in"),
         ({"proba": [np.nan], "trained_rate": 0.5, "true_rate": 0.1}, "probabilities in"),
     ],
 )
 def test_correct_prior_rejects_bad_input(kwargs, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match="correct_prior: .*" + message):
         correct_prior(**kwargs)
 
 
@@ -293,6 +298,7 @@ def test_business_cost_counts_misses_and_false_alarms() -> None:
         (lambda: business_cost([0, 1], [1], missed_cost=1, false_alarm_cost=1), "must match"),
         (lambda: business_cost([0, 1], [0, 1], missed_cost=-1, false_alarm_cost=1), "missed_cost"),
         (lambda: business_cost([0, 1], [0, 1], missed_cost=1, false_alarm_cost=np.inf), "finite"),
+        (lambda: cost_curve([0, 1], [0.1, 0.2], missed_cost=-1, false_alarm_cost=1), "missed_cost"),
         (lambda: business_cost([0, 1], [0, 0.5], missed_cost=1, false_alarm_cost=1), "y_pred"),
         (lambda: cost_curve([0, 1], [0.1, np.nan], missed_cost=1, false_alarm_cost=1), "finite"),
         (lambda: cost_curve([0, 1], [0.1], missed_cost=1, false_alarm_cost=1), "must match"),
@@ -300,5 +306,72 @@ def test_business_cost_counts_misses_and_false_alarms() -> None:
     ],
 )
 def test_business_cost_rejects_bad_input(call, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         call()
+
+
+# --- against scikit-learn ----------------------------------------------------------------------
+
+
+class _Scores(ClassifierMixin, BaseEstimator):
+    """A "fitted" classifier whose probability of class 1 is the first column of X."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        self.n_fits_ = getattr(self, "n_fits_", 0) + 1
+        return self
+
+    def predict_proba(self, X):
+        score = np.asarray(X)[:, 0]
+        return np.column_stack([1 - score, score])
+
+
+def _random_scores(seed: int):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(20, 400))
+    y = rng.integers(0, 2, n)
+    score = np.clip(np.round(rng.random(n) * 0.7 + 0.3 * y, int(rng.integers(1, 4))), 0, 1)
+    return y, score, float(rng.integers(1, 30)), float(rng.uniform(0.1, 5))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_cost_curve_counts_are_scikit_learn_s(seed) -> None:
+    y, score, c_fn, c_fp = _random_scores(seed)
+    curve = cost_curve(y, score, missed_cost=c_fn, false_alarm_cost=c_fp)
+    tns, fps, fns, tps, thresholds = confusion_matrix_at_thresholds(y, score)
+    np.testing.assert_array_equal(curve["threshold"].to_numpy()[1:], thresholds)
+    np.testing.assert_array_equal(curve["false_alarms"].to_numpy()[1:], fps)
+    np.testing.assert_array_equal(curve["missed"].to_numpy()[1:], fns)
+    np.testing.assert_array_equal(curve["flagged"].to_numpy()[1:], tps + fps)
+    np.testing.assert_allclose(curve["cost"].to_numpy()[1:], c_fn * fns + c_fp * fps)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_best_threshold_agrees_with_tuned_threshold_classifier_cv(seed) -> None:
+    """TunedThresholdClassifierCV(cv="prefit", refit=False) over the same candidate thresholds
+    finds the same minimum cost, and uses the fitted model as it is (no refit)."""
+    y, score, c_fn, c_fp = _random_scores(seed)
+    costs = {"missed_cost": c_fn, "false_alarm_cost": c_fp}
+    fitted = _Scores().fit(score[:2, None], y[:2])
+    scorer = make_scorer(lambda t, p: business_cost(t, p, **costs), greater_is_better=False)
+    tuned = TunedThresholdClassifierCV(
+        fitted, scoring=scorer, cv="prefit", refit=False, thresholds=np.unique(score)
+    ).fit(score[:, None], y)
+    assert tuned.estimator_ is fitted and fitted.n_fits_ == 1  # not refitted
+    ours = best_threshold(y, score, **costs)
+    curve = cost_curve(y, score, **costs)
+    assert -tuned.best_score_ == pytest.approx(curve["cost"].iloc[1:].min())
+    assert ours.cost == pytest.approx(min(-tuned.best_score_, curve["cost"].iat[0]))
+    with pytest.raises(ValueError, match="refit cannot be True"):
+        TunedThresholdClassifierCV(fitted, scoring=scorer, cv="prefit", refit=True).fit(
+            score[:, None], y
+        )
+
+
+def test_named_results_unpack_as_before() -> None:
+    result = best_threshold([0, 1, 1], [0.2, 0.6, 0.9], missed_cost=10, false_alarm_cost=1)
+    assert isinstance(result, TunedThreshold) and tuple(result) == (0.6, 0.0)
+    threshold, cost = result
+    assert threshold == result.threshold and cost == result.cost
+    loss = focal_loss([1, 0], [0.0, 0.0], gamma=0.0)
+    assert isinstance(loss, FocalLoss) and loss.loss == loss[0]
