@@ -7,6 +7,9 @@ Each notebook under ``notebooks/`` (and the template) is collected twice:
 * by :class:`PapermillNotebook` below: one item per parameter set in
   ``tests/notebook_parameters.toml``, run through papermill; every claim must hold.
 
+Both kinds run notebooks in kernels, so both are marked ``slow``: ``pytest -m "not slow"``
+runs the unit tests, the doctests and the static notebook checks, in seconds.
+
 Both kinds of item share the notebook's file path, so ``--dist loadfile`` keeps one
 notebook's items on one xdist worker (nbval's cells must run in order in one kernel)
 while different notebooks run in parallel. (``--dist loadgroup`` would be finer, but
@@ -33,6 +36,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.font_manager
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark nbval's cell items ``slow``: each runs in a notebook kernel."""
+    for item in items:
+        if type(item).__module__.startswith("nbval"):
+            item.add_marker(pytest.mark.slow)
 
 
 def parameter_sets() -> dict[str, list[dict[str, Any]]]:

@@ -1,8 +1,11 @@
 """Tests for notebook: the output folder a notebook writes to."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from mlsys_kit.notebook import RUN_DIR_ENV, output_dir
 
@@ -41,3 +44,47 @@ def test_setup_notebook_limits_thread_pools_loaded_after_it():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_setup_notebook_leaves_the_backend_alone_outside_a_kernel():
+    script = (
+        "import matplotlib\n"
+        "from mlsys_kit import setup_notebook\n"
+        "setup_notebook(0)\n"
+        "print(matplotlib.get_backend())\n"
+    )
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip().lower() == "agg"
+    assert out.stderr == ""
+
+
+@pytest.mark.slow
+def test_stored_figures_do_not_depend_on_the_readers_mplbackend():
+    # A kernel inherits MPLBACKEND; with Agg, plt.show() would show nothing and nbval would
+    # fail every figure cell. setup_notebook switches the kernel to inline figures.
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-o",
+        "addopts=",
+        "-p",
+        "no:cacheprovider",
+        "--nbval",
+        "--nbval-current-env",
+        "--nbval-sanitize-with=tests/nbval_sanitize.cfg",
+        "-k",
+        "not papermill",
+        "-q",
+        "templates/chapter-notebook.ipynb",
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert " passed" in out.stdout and "failed" not in out.stdout
