@@ -16,12 +16,12 @@ that :mod:`mlsys_kit.kit.runner` can tabulate the claims of an executed notebook
 from __future__ import annotations
 
 import html
-import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from mlsys_kit.params import check_choice, check_float
 from mlsys_kit.timing import format_measured
 
 __all__ = ["Claim", "ClaimFailed", "claim", "evaluate_claim", "claims_from_outputs", "METADATA_KEY"]
@@ -101,6 +101,14 @@ def _format_number(value: float, digits: int, unit: str, measured: bool) -> str:
     return f"{text}{unit}" if unit in ("×", "%") else f"{text} {unit}".rstrip()
 
 
+def _as_float(value: Any) -> Any:
+    """``value`` as a float when it converts (NumPy scalars, booleans), else unchanged."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value  # check_float names its type
+
+
 def evaluate_claim(
     statement: str,
     value: float,
@@ -121,12 +129,10 @@ def evaluate_claim(
     >>> evaluate_claim("Batching raises throughput", 12.5, ">", 2, unit="×").line
     '✔ Batching raises throughput  (observed 12.50× > 2.00×)'
     """
-    if op not in _OPS:
-        raise ValueError(f"op must be one of {', '.join(map(repr, _OPS))}; got {op!r}")
-    value = float(value)
-    threshold = float(threshold)
-    if not math.isfinite(value):
-        raise ValueError(f"claim {statement!r}: the measured value is {value}, not a number")
+    owner = f"claim {statement!r}"
+    op = check_choice("op", op, list(_OPS), owner=owner)
+    value = check_float("value", _as_float(value), owner=owner)
+    threshold = check_float("threshold", _as_float(threshold), owner=owner)
     compare, symbol = _OPS[op]
     passed = bool(compare(value, threshold))
     evidence = (
@@ -176,8 +182,8 @@ def claim(
     ------
     ClaimFailed
         When the comparison does not hold. The claim's ✘ line is shown first.
-    ValueError
-        When ``op`` is unknown or ``value`` is not a finite number.
+    ParameterError
+        When ``op`` is unknown or ``value`` or ``threshold`` is not a finite number.
 
     Examples
     --------

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from mlsys_kit.claims import ClaimFailed, claim, claims_from_outputs, evaluate_claim
+from mlsys_kit.params import ParameterError
 
 
 @pytest.mark.parametrize(
@@ -53,12 +55,24 @@ def test_claim_returns_nothing_and_prints_outside_notebooks(
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
 def test_non_finite_values_are_refused(bad: float) -> None:
-    with pytest.raises(ValueError, match="not a number"):
+    with pytest.raises(ParameterError, match=r"^claim 's': value must be a finite number"):
         evaluate_claim("s", bad, ">", 0)
+    with pytest.raises(ParameterError, match=r"^claim 's': threshold must be a finite number"):
+        evaluate_claim("s", 1, ">", bad)
+
+
+def test_a_value_that_is_not_a_number_is_refused() -> None:
+    with pytest.raises(ParameterError, match=r"^claim 's': value must be a number; got 'high'"):
+        evaluate_claim("s", "high", ">", 0)
+
+
+def test_numpy_scalars_and_booleans_are_numbers() -> None:
+    assert evaluate_claim("s", np.float32(0.5), ">", np.int64(0)).passed
+    assert evaluate_claim("s", np.bool_(True), "==", 1).passed
 
 
 def test_unknown_operator_is_refused() -> None:
-    with pytest.raises(ValueError, match="op must be one of"):
+    with pytest.raises(ParameterError, match=r"^claim 's': op='!=' is not allowed: choose one of"):
         evaluate_claim("s", 1, "!=", 0)  # type: ignore[arg-type]
 
 
