@@ -15,11 +15,13 @@ Machine Learning Systems*, 2022):
   :func:`mlsys_kit.design.latency.measure_latency`).
 * "Ensembles" (bagging, boosting, stacking): a majority vote gains over its members when
   their errors are *uncorrelated*. :func:`member_predictions` reads the members' predictions
-  out of a fitted scikit-learn ensemble, :func:`error_correlation` correlates their error
-  indicators and :func:`ensemble_diversity` summarises one ensemble: mean pairwise error
-  correlation against the gain of the vote over its average member. These diagnostics are
-  written out here because no library provides them and they *are* the lesson: a handful
-  of NumPy lines.
+  out of a fitted scikit-learn ensemble, :func:`ensemble_vote` takes their hard vote
+  (:func:`scipy.stats.mode`), :func:`error_correlation` correlates their error indicators
+  (:func:`numpy.corrcoef`) and :func:`ensemble_diversity` summarises one ensemble: mean
+  pairwise error correlation against the gain of the vote over its average member. The
+  statistics are NumPy's and SciPy's; what is written out here is the bookkeeping no library
+  provides (scikit-learn's ``VotingClassifier`` votes but does not report its members'
+  agreement, and diversity measures live only in research code), because it *is* the lesson.
 
 Examples
 --------
@@ -27,17 +29,17 @@ Examples
 >>> y = np.array([0, 1, 1, 0, 1, 0])
 >>> members = {"a": [0, 1, 1, 0, 0, 0], "b": [0, 1, 0, 0, 1, 0], "c": [1, 1, 1, 0, 1, 0]}
 >>> summary = ensemble_diversity(members, y)
->>> round(summary["mean_member_accuracy"], 3), round(summary["vote_accuracy"], 3)
+>>> round(summary.mean_member_accuracy, 3), round(summary.vote_accuracy, 3)
 (0.833, 1.0)
->>> round(summary["mean_error_correlation"], 2)  # each member errs on a different row
+>>> round(summary.mean_error_correlation, 2)  # each member errs on a different row
 -0.2
 """
 
 from __future__ import annotations
 
-import numbers
 import pickle
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,12 +47,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score, roc_auc_score
 
+from mlsys_kit.params import ParameterError, Seed, check_float, check_int
+
 __all__ = [
+    "EnsembleDiversity",
     "RuleClassifier",
     "ensemble_diversity",
+    "ensemble_vote",
     "error_correlation",
     "independent_vote_accuracy",
-    "majority_vote",
     "member_predictions",
     "model_footprint",
     "model_size_bytes",
@@ -94,7 +99,8 @@ class RuleClassifier(ClassifierMixin, BaseEstimator):
     >>> RuleClassifier("age > 40").fit(X, [0, 1, 1, 0])
     Traceback (most recent call last):
     ...
-    TypeError: rule must be a callable rule(X) -> scores; got str
+    mlsys_kit.params.ParameterError: RuleClassifier: rule must be a callable rule(X) -> scores; \
+got str
     """
 
     def __init__(self, rule: Callable[[Any], Any], threshold: float = 0.5) -> None:
@@ -103,16 +109,17 @@ class RuleClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> RuleClassifier:
         """Check the rule and remember the two class labels of ``y`` (sorted)."""
+        owner = "RuleClassifier"
         if not callable(self.rule):
-            raise TypeError(
-                f"rule must be a callable rule(X) -> scores; got {type(self.rule).__name__}"
+            raise ParameterError(
+                f"{owner}: rule must be a callable rule(X) -> scores; "
+                f"got {type(self.rule).__name__}"
             )
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, numbers.Real):
-            raise TypeError(f"threshold must be a number; got {self.threshold!r}")
+        check_float("threshold", self.threshold, owner=owner)
         classes = np.unique(np.asarray(y))
         if len(classes) != 2:
-            raise ValueError(
-                f"RuleClassifier needs a binary target (two classes); got {len(classes)}"
+            raise ParameterError(
+                f"{owner}: needs a binary target (two classes); got {len(classes)}"
             )
         self.classes_ = classes
         return self
@@ -122,8 +129,9 @@ class RuleClassifier(ClassifierMixin, BaseEstimator):
             raise AttributeError("this RuleClassifier is not fitted yet: call fit(X, y) first")
         scores = np.asarray(self.rule(X), dtype=float)
         if scores.shape != (_n_rows(X),):
-            raise ValueError(
-                f"rule(X) must return one score per row ({_n_rows(X)}); got shape {scores.shape}"
+            raise ParameterError(
+                f"RuleClassifier: rule(X) must return one score per row ({_n_rows(X)}); "
+                f"got shape {scores.shape}"
             )
         return scores
 
@@ -154,8 +162,9 @@ def model_size_bytes(model: Any) -> int:
     try:
         return len(pickle.dumps(model, protocol=5))
     except (pickle.PicklingError, AttributeError, TypeError) as error:
-        raise TypeError(
-            f"model must be picklable to measure its size ({type(model).__name__}): {error}"
+        raise ParameterError(
+            f"model_size_bytes: model must be picklable to measure its size "
+            f"({type(model).__name__}): {error}"
         ) from None
 
 
@@ -165,7 +174,7 @@ def model_footprint(
     y_test: Any,
     *,
     n_requests: int = 200,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> pd.DataFrame:
     """Accuracy, ROC AUC, pickled size and single-request latency of fitted classifiers.
 
@@ -179,7 +188,7 @@ def model_footprint(
         Single-row ``predict_proba`` calls timed per model by
         :func:`mlsys_kit.design.latency.measure_latency` (0 skips the timing, which is noisy and
         takes a moment per model).
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seeds the choice of the rows sent as requests (the same rows for every model).
 
     Returns
@@ -192,7 +201,7 @@ def model_footprint(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``models`` is empty, ``X_test`` and ``y_test`` differ in length, ``y_test`` is
         not binary or ``n_requests`` is negative.
 
@@ -211,18 +220,24 @@ def model_footprint(
     """
     from mlsys_kit.design.latency import measure_latency
 
+    owner = "model_footprint"
     if not models:
-        raise ValueError("models must name at least one fitted classifier")
+        raise ParameterError(f"{owner}: models must name at least one fitted classifier")
     n = _n_rows(X_test)
     labels = np.asarray(y_test)
     if len(labels) != n:
-        raise ValueError(
-            f"X_test and y_test must have the same number of rows; got {n} and {len(labels)}"
+        raise ParameterError(
+            f"{owner}: X_test and y_test must have the same number of rows; "
+            f"got {n} and {len(labels)}"
         )
     if len(np.unique(labels)) != 2:
-        raise ValueError("y_test must hold two classes: the footprint reports a binary ROC AUC")
-    if isinstance(n_requests, bool) or not isinstance(n_requests, int) or n_requests < 0:
-        raise ValueError(f"n_requests must be an int >= 0; got {n_requests!r}")
+        raise ParameterError(
+            f"{owner}: y_test must hold two classes: the footprint reports a binary ROC AUC"
+        )
+    n_requests = check_int("n_requests", n_requests, min=0, owner=owner)
+    if n_requests and isinstance(seed, np.random.Generator):
+        # every model must be sent the same rows: one integer seed for all of them
+        seed = int(seed.integers(2**32))
     rows = {}
     for name, model in models.items():
         positive = model.predict_proba(X_test)[:, 1]
@@ -265,7 +280,7 @@ def member_predictions(ensemble: Any, X: Any) -> dict[str, np.ndarray]:
 
     Raises
     ------
-    TypeError
+    ParameterError
         If ``ensemble`` has no fitted members (``estimators_``).
 
     Examples
@@ -279,9 +294,10 @@ def member_predictions(ensemble: Any, X: Any) -> dict[str, np.ndarray]:
     """
     members = getattr(ensemble, "estimators_", None)
     if members is None or not hasattr(members, "__len__") or len(members) == 0:
-        raise TypeError(
-            "ensemble must be a fitted scikit-learn ensemble with members in estimators_ "
-            f"(BaggingClassifier, VotingClassifier...); got {type(ensemble).__name__}"
+        raise ParameterError(
+            "member_predictions: ensemble must be a fitted scikit-learn ensemble with members "
+            f"in estimators_ (BaggingClassifier, VotingClassifier...); "
+            f"got {type(ensemble).__name__}"
         )
     classes = np.asarray(ensemble.classes_)
     named = getattr(ensemble, "named_estimators_", None)
@@ -315,8 +331,13 @@ def _fitted_on_indices(member: Any, classes: np.ndarray) -> bool:
     return learned.dtype.kind in "iuf" and np.array_equal(learned, np.arange(len(classes)))
 
 
-def majority_vote(predictions: Mapping[str, Any] | Any) -> np.ndarray:
-    """The label most members predict, row by row (ties go to the smallest label).
+def ensemble_vote(predictions: Mapping[str, Any] | Any) -> np.ndarray:
+    """The hard vote of an ensemble: the label most members predict, row by row.
+
+    The row-wise mode of the members' predictions (:func:`scipy.stats.mode`, on the labels'
+    codes so that any label type works); ties go to the smallest label. Not to be confused
+    with :func:`mlsys_kit.training_data.labeling.majority_vote`, which aggregates annotators'
+    labels of one item.
 
     Parameters
     ----------
@@ -331,14 +352,16 @@ def majority_vote(predictions: Mapping[str, Any] | Any) -> np.ndarray:
 
     Examples
     --------
-    >>> majority_vote({"a": [0, 1, 1], "b": [1, 1, 0], "c": [0, 1, 0]}).tolist()
+    >>> ensemble_vote({"a": [0, 1, 1], "b": [1, 1, 0], "c": [0, 1, 0]}).tolist()
     [0, 1, 0]
+    >>> ensemble_vote([["cat", "dog"], ["dog", "dog"]]).tolist()  # a tie: the smallest label
+    ['cat', 'dog']
     """
+    from scipy.stats import mode
+
     matrix = _member_matrix(predictions)
     classes, codes = np.unique(matrix, return_inverse=True)
-    codes = codes.reshape(matrix.shape)
-    counts = np.stack([(codes == k).sum(axis=0) for k in range(len(classes))])
-    return classes[counts.argmax(axis=0)]
+    return classes[mode(codes.reshape(matrix.shape), axis=0).mode]
 
 
 def error_correlation(predictions: Mapping[str, Any], y_true: Any) -> pd.DataFrame:
@@ -366,7 +389,7 @@ def error_correlation(predictions: Mapping[str, Any], y_true: Any) -> pd.DataFra
 
     Raises
     ------
-    ValueError
+    ParameterError
         If there are fewer than two members, or the members and ``y_true`` differ in length.
 
     Examples
@@ -380,15 +403,45 @@ def error_correlation(predictions: Mapping[str, Any], y_true: Any) -> pd.DataFra
     """
     names, errors = _errors(predictions, y_true)
     with np.errstate(invalid="ignore", divide="ignore"):
-        centred = errors - errors.mean(axis=1, keepdims=True)
-        spread = np.sqrt((centred**2).sum(axis=1))
-        corr = (centred @ centred.T) / np.outer(spread, spread)
+        corr = np.atleast_2d(np.corrcoef(errors))
     corr[~np.isfinite(corr)] = np.nan
     np.fill_diagonal(corr, 1.0)
     return pd.DataFrame(corr, index=names, columns=names)
 
 
-def ensemble_diversity(predictions: Mapping[str, Any], y_true: Any) -> dict[str, float]:
+@dataclass(frozen=True)
+class EnsembleDiversity:
+    """How correlated one ensemble's members are, and what their majority vote gains.
+
+    Attributes
+    ----------
+    n_members : int
+        Members compared.
+    mean_error_correlation : float
+        Mean of the pairwise :func:`error_correlation` over pairs (NaN pairs left out).
+    disagreement : float
+        Mean share of rows on which two members predict differently.
+    mean_member_accuracy, best_member_accuracy : float
+        The members' mean and best accuracy.
+    vote_accuracy : float
+        Accuracy of their :func:`ensemble_vote`.
+    gain_over_mean, gain_over_best : float
+        Vote accuracy minus the mean and the best member's accuracy.
+
+    ``dataclasses.asdict(result)`` gives a row of a table of ensembles.
+    """
+
+    n_members: int
+    mean_error_correlation: float
+    disagreement: float
+    mean_member_accuracy: float
+    best_member_accuracy: float
+    vote_accuracy: float
+    gain_over_mean: float
+    gain_over_best: float
+
+
+def ensemble_diversity(predictions: Mapping[str, Any], y_true: Any) -> EnsembleDiversity:
     """How correlated one ensemble's members are, and what their majority vote gains.
 
     Parameters
@@ -401,17 +454,14 @@ def ensemble_diversity(predictions: Mapping[str, Any], y_true: Any) -> dict[str,
 
     Returns
     -------
-    dict of str to float
-        ``n_members``; ``mean_error_correlation`` (mean of the pairwise
-        :func:`error_correlation` over pairs, NaN pairs left out); ``disagreement`` (mean
-        share of rows on which two members predict differently); ``mean_member_accuracy``
-        and ``best_member_accuracy``; ``vote_accuracy`` (the :func:`majority_vote`);
-        ``gain_over_mean`` and ``gain_over_best`` (vote accuracy minus the mean and the best
-        member's accuracy).
+    EnsembleDiversity
+        ``n_members``, ``mean_error_correlation``, ``disagreement``,
+        ``mean_member_accuracy``, ``best_member_accuracy``, ``vote_accuracy`` (of the
+        :func:`ensemble_vote`), ``gain_over_mean`` and ``gain_over_best``.
 
     Raises
     ------
-    ValueError
+    ParameterError
         If there are fewer than two members, or the members and ``y_true`` differ in length.
 
     Examples
@@ -419,9 +469,9 @@ def ensemble_diversity(predictions: Mapping[str, Any], y_true: Any) -> dict[str,
     >>> y = [0, 1, 1, 0, 1]
     >>> same = {"a": [0, 1, 0, 0, 1], "b": [0, 1, 0, 0, 1], "c": [0, 1, 0, 0, 1]}
     >>> summary = ensemble_diversity(same, y)  # identical members: nothing to gain
-    >>> round(summary["mean_error_correlation"], 3), summary["vote_accuracy"]
+    >>> round(summary.mean_error_correlation, 3), summary.vote_accuracy
     (1.0, 0.8)
-    >>> summary["best_member_accuracy"]
+    >>> summary.best_member_accuracy
     0.8
     """
     names, errors = _errors(predictions, y_true)
@@ -431,18 +481,18 @@ def ensemble_diversity(predictions: Mapping[str, Any], y_true: Any) -> dict[str,
     pair_corr = corr[pairs]
     disagree = [np.mean(matrix[i] != matrix[j]) for i, j in zip(*pairs, strict=True)]
     member_accuracy = 1 - errors.mean(axis=1)
-    vote_accuracy = float(np.mean(majority_vote(matrix) == np.asarray(y_true)))
+    vote_accuracy = float(np.mean(ensemble_vote(matrix) == np.asarray(y_true)))
     mean_corr = float(np.nanmean(pair_corr)) if np.isfinite(pair_corr).any() else float("nan")
-    return {
-        "n_members": float(len(names)),
-        "mean_error_correlation": mean_corr,
-        "disagreement": float(np.mean(disagree)),
-        "mean_member_accuracy": float(member_accuracy.mean()),
-        "best_member_accuracy": float(member_accuracy.max()),
-        "vote_accuracy": vote_accuracy,
-        "gain_over_mean": vote_accuracy - float(member_accuracy.mean()),
-        "gain_over_best": vote_accuracy - float(member_accuracy.max()),
-    }
+    return EnsembleDiversity(
+        n_members=len(names),
+        mean_error_correlation=mean_corr,
+        disagreement=float(np.mean(disagree)),
+        mean_member_accuracy=float(member_accuracy.mean()),
+        best_member_accuracy=float(member_accuracy.max()),
+        vote_accuracy=vote_accuracy,
+        gain_over_mean=vote_accuracy - float(member_accuracy.mean()),
+        gain_over_best=vote_accuracy - float(member_accuracy.max()),
+    )
 
 
 def independent_vote_accuracy(member_accuracy: float, n_members: int) -> float:
@@ -468,7 +518,7 @@ def independent_vote_accuracy(member_accuracy: float, n_members: int) -> float:
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``member_accuracy`` lies outside [0, 1] or ``n_members`` is not an odd int >= 1.
 
     Examples
@@ -478,22 +528,17 @@ def independent_vote_accuracy(member_accuracy: float, n_members: int) -> float:
     >>> independent_vote_accuracy(0.7, 4)
     Traceback (most recent call last):
     ...
-    ValueError: n_members must be an odd int >= 1 (an even vote can tie); got 4
+    mlsys_kit.params.ParameterError: independent_vote_accuracy: n_members must be odd (an even \
+vote can tie); got 4
     """
     from scipy.stats import binom
 
-    if isinstance(member_accuracy, bool) or not isinstance(member_accuracy, int | float):
-        raise ValueError(f"member_accuracy must be a number in [0, 1]; got {member_accuracy!r}")
-    if not 0 <= member_accuracy <= 1:
-        raise ValueError(f"member_accuracy must lie in [0, 1]; got {member_accuracy!r}")
-    if (
-        isinstance(n_members, bool)
-        or not isinstance(n_members, int | np.integer)
-        or n_members < 1
-        or n_members % 2 == 0
-    ):
-        raise ValueError(
-            f"n_members must be an odd int >= 1 (an even vote can tie); got {n_members!r}"
+    owner = "independent_vote_accuracy"
+    member_accuracy = check_float("member_accuracy", member_accuracy, min=0, max=1, owner=owner)
+    n_members = check_int("n_members", n_members, min=1, owner=owner)
+    if n_members % 2 == 0:
+        raise ParameterError(
+            f"{owner}: n_members must be odd (an even vote can tie); got {n_members!r}"
         )
     return float(binom.sf(n_members // 2, n_members, member_accuracy))
 
@@ -503,7 +548,7 @@ def _n_rows(X: Any) -> int:
     if shape is None:
         shape = np.shape(X)
     if len(shape) == 0:
-        raise ValueError(f"X must be a table of rows; got a scalar {type(X).__name__}")
+        raise ParameterError(f"X must be a table of rows; got a scalar {type(X).__name__}")
     return int(shape[0])
 
 
@@ -512,40 +557,40 @@ def _member_matrix(predictions: Mapping[str, Any] | Any) -> np.ndarray:
     if isinstance(predictions, Mapping):
         arrays = [np.asarray(p) for p in predictions.values()]
         if any(a.ndim != 1 for a in arrays):
-            raise ValueError("each member's predictions must be a 1-D array of labels")
+            raise ParameterError("each member's predictions must be a 1-D array of labels")
         lengths = {len(a) for a in arrays}
         if len(lengths) > 1:
-            raise ValueError(
+            raise ParameterError(
                 f"members must predict the same number of rows; got lengths {sorted(lengths)}"
             )
         matrix = np.stack(arrays) if arrays else np.empty((0, 0))
     else:
         matrix = np.asarray(predictions)
         if matrix.ndim != 2:
-            raise ValueError(
+            raise ParameterError(
                 f"predictions must be a mapping of member name to labels, or a 2-D array "
                 f"(members × rows); got shape {matrix.shape}"
             )
     if matrix.shape[0] == 0 or matrix.shape[1] == 0:
-        raise ValueError("predictions must hold at least one member and one row")
+        raise ParameterError("predictions must hold at least one member and one row")
     return matrix
 
 
 def _errors(predictions: Mapping[str, Any], y_true: Any) -> tuple[list[str], np.ndarray]:
     """Member names and their 0/1 error indicators, shape (n_members, n_rows)."""
     if not isinstance(predictions, Mapping):
-        raise TypeError(
+        raise ParameterError(
             f"predictions must be a mapping of member name to predicted labels; "
             f"got {type(predictions).__name__}"
         )
     if len(predictions) < 2:
-        raise ValueError(
+        raise ParameterError(
             f"predictions must hold at least two members to compare; got {len(predictions)}"
         )
     matrix = _member_matrix(predictions)
     truth = np.asarray(y_true)
     if truth.shape != (matrix.shape[1],):
-        raise ValueError(
+        raise ParameterError(
             f"y_true must hold one label per predicted row ({matrix.shape[1]}); "
             f"got shape {truth.shape}"
         )

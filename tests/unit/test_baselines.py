@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -14,15 +15,17 @@ from sklearn.tree import DecisionTreeClassifier
 
 from mlsys_kit.modeling.baselines import (
     FOOTPRINT_COLUMNS,
+    EnsembleDiversity,
     RuleClassifier,
     ensemble_diversity,
+    ensemble_vote,
     error_correlation,
     independent_vote_accuracy,
-    majority_vote,
     member_predictions,
     model_footprint,
     model_size_bytes,
 )
+from mlsys_kit.params import ParameterError
 
 
 def first_column_positive(X):
@@ -78,16 +81,16 @@ def test_rule_is_a_scikit_learn_classifier_and_pickles(data) -> None:
 
 def test_rule_bad_input() -> None:
     X = np.zeros((3, 1))
-    with pytest.raises(TypeError, match="rule must be a callable"):
+    with pytest.raises(ParameterError, match="RuleClassifier: rule must be a callable"):
         RuleClassifier("x > 0").fit(X, [0, 1, 0])
-    with pytest.raises(TypeError, match="threshold must be a number"):
+    with pytest.raises(ParameterError, match="RuleClassifier: threshold must be a number"):
         RuleClassifier(first_column_positive, threshold="6").fit(X, [0, 1, 0])
-    with pytest.raises(ValueError, match="binary target"):
+    with pytest.raises(ParameterError, match="binary target"):
         RuleClassifier(first_column_positive).fit(X, [0, 1, 2])
     with pytest.raises(AttributeError, match="not fitted"):
         RuleClassifier(first_column_positive).predict(X)
     rule = RuleClassifier(lambda X: [1.0, 2.0]).fit(X, [0, 1, 0])
-    with pytest.raises(ValueError, match=r"one score per row \(3\)"):
+    with pytest.raises(ParameterError, match=r"one score per row \(3\)"):
         rule.predict(X)
 
 
@@ -102,7 +105,7 @@ def test_model_size_grows_with_the_model(data) -> None:
 
 
 def test_model_size_of_unpicklable_model() -> None:
-    with pytest.raises(TypeError, match="must be picklable"):
+    with pytest.raises(ParameterError, match="model_size_bytes: model must be picklable"):
         model_size_bytes(lambda x: x)
 
 
@@ -130,13 +133,15 @@ def test_footprint_without_timing(data) -> None:
 def test_footprint_bad_input(data) -> None:
     X, y, X_test, y_test = data
     model = {"m": LogisticRegression().fit(X, y)}
-    with pytest.raises(ValueError, match="at least one fitted classifier"):
+    with pytest.raises(ParameterError, match="model_footprint: models must name at least one"):
         model_footprint({}, X_test, y_test)
-    with pytest.raises(ValueError, match="same number of rows"):
+    with pytest.raises(ParameterError, match="same number of rows"):
         model_footprint(model, X_test, y_test[:-1])
-    with pytest.raises(ValueError, match="two classes"):
+    with pytest.raises(ParameterError, match="two classes"):
         model_footprint(model, X_test, np.zeros(len(X_test)))
-    with pytest.raises(ValueError, match="n_requests must be an int >= 0"):
+    with pytest.raises(
+        ParameterError, match="n_requests=-1 is out of range: allowed n_requests ≥ 0"
+    ):
         model_footprint(model, X_test, y_test, n_requests=-1)
 
 
@@ -175,21 +180,21 @@ def test_member_predictions_of_forest_and_voting(data) -> None:
 
 def test_member_predictions_bad_input(data) -> None:
     X, y, X_test, _ = data
-    with pytest.raises(TypeError, match="fitted scikit-learn ensemble"):
+    with pytest.raises(ParameterError, match="member_predictions: ensemble must be a fitted"):
         member_predictions(LogisticRegression().fit(X, y), X_test)
-    with pytest.raises(TypeError, match="fitted scikit-learn ensemble"):
+    with pytest.raises(ParameterError, match="member_predictions: ensemble must be a fitted"):
         member_predictions(BaggingClassifier(), X_test)  # not fitted
 
 
-def test_majority_vote_and_ties() -> None:
-    assert majority_vote(np.array([[1, 0, 1], [1, 1, 0], [0, 1, 0]])).tolist() == [1, 1, 0]
-    assert majority_vote({"a": ["x", "y"], "b": ["y", "x"]}).tolist() == ["x", "x"]  # ties
-    with pytest.raises(ValueError, match="2-D array"):
-        majority_vote(np.array([1, 0, 1]))
-    with pytest.raises(ValueError, match="same number of rows"):
-        majority_vote({"a": [1, 0], "b": [1]})
-    with pytest.raises(ValueError, match="at least one member"):
-        majority_vote({})
+def test_ensemble_vote_and_ties() -> None:
+    assert ensemble_vote(np.array([[1, 0, 1], [1, 1, 0], [0, 1, 0]])).tolist() == [1, 1, 0]
+    assert ensemble_vote({"a": ["x", "y"], "b": ["y", "x"]}).tolist() == ["x", "x"]  # ties
+    with pytest.raises(ParameterError, match="2-D array"):
+        ensemble_vote(np.array([1, 0, 1]))
+    with pytest.raises(ParameterError, match="same number of rows"):
+        ensemble_vote({"a": [1, 0], "b": [1]})
+    with pytest.raises(ParameterError, match="at least one member"):
+        ensemble_vote({})
 
 
 # --- error correlation and diversity ----------------------------------------------------------
@@ -214,11 +219,11 @@ def test_error_correlation_of_a_perfect_member_is_nan() -> None:
 
 def test_error_correlation_bad_input() -> None:
     y = [0, 1, 1]
-    with pytest.raises(ValueError, match="at least two members"):
+    with pytest.raises(ParameterError, match="at least two members"):
         error_correlation({"a": [0, 1, 1]}, y)
-    with pytest.raises(ValueError, match="one label per predicted row"):
+    with pytest.raises(ParameterError, match="one label per predicted row"):
         error_correlation({"a": [0, 1, 1], "b": [0, 1, 0]}, [0, 1])
-    with pytest.raises(TypeError, match="mapping of member name"):
+    with pytest.raises(ParameterError, match="mapping of member name"):
         error_correlation([[0, 1, 1], [0, 1, 0]], y)
 
 
@@ -231,14 +236,14 @@ def test_diversity_independent_members_gain_correlated_members_do_not() -> None:
     same = {f"m{i}": shared for i in range(k)}
     free = ensemble_diversity(independent, y)
     tied = ensemble_diversity(same, y)
-    assert abs(free["mean_error_correlation"]) < 0.03
+    assert abs(free.mean_error_correlation) < 0.03
     ideal = independent_vote_accuracy(accuracy, k)
-    assert free["vote_accuracy"] == pytest.approx(ideal, abs=0.01)
-    assert free["gain_over_mean"] > 0.1
-    assert tied["mean_error_correlation"] == pytest.approx(1.0)
-    assert tied["disagreement"] == 0.0
-    assert tied["gain_over_mean"] == pytest.approx(0.0, abs=1e-12)
-    assert set(free) == {
+    assert free.vote_accuracy == pytest.approx(ideal, abs=0.01)
+    assert free.gain_over_mean > 0.1
+    assert tied.mean_error_correlation == pytest.approx(1.0)
+    assert tied.disagreement == 0.0
+    assert tied.gain_over_mean == pytest.approx(0.0, abs=1e-12)
+    assert set(asdict(free)) == {
         "n_members",
         "mean_error_correlation",
         "disagreement",
@@ -254,8 +259,8 @@ def test_diversity_accepts_pandas_labels() -> None:
     y = pd.Series([True, False, True, True])
     members = {"a": [True, False, False, True], "b": [True, True, True, True], "c": y.to_numpy()}
     summary = ensemble_diversity(members, y)
-    assert summary["vote_accuracy"] == 1.0
-    assert summary["n_members"] == 3
+    assert summary.vote_accuracy == 1.0
+    assert summary.n_members == 3
 
 
 def test_independent_vote_accuracy() -> None:
@@ -263,9 +268,51 @@ def test_independent_vote_accuracy() -> None:
     assert independent_vote_accuracy(0.7, 3) == pytest.approx(0.784)
     assert independent_vote_accuracy(0.5, 11) == pytest.approx(0.5)
     assert independent_vote_accuracy(0.4, 11) < 0.4  # weak members: the vote makes it worse
-    with pytest.raises(ValueError, match="odd int"):
+    with pytest.raises(ParameterError, match="n_members must be odd"):
         independent_vote_accuracy(0.7, 2)
-    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
+    with pytest.raises(ParameterError, match="member_accuracy=1.5 is out of range: allowed 0 ≤"):
         independent_vote_accuracy(1.5, 3)
-    with pytest.raises(ValueError, match="must be a number"):
+    with pytest.raises(ParameterError, match="n_members=0 is out of range"):
+        independent_vote_accuracy(0.7, 0)
+    with pytest.raises(ParameterError, match="member_accuracy must be a number"):
         independent_vote_accuracy("0.7", 3)
+
+
+def _counted_vote(matrix):
+    """The hand-written vote ensemble_vote replaced: count each label, ties to the smallest."""
+    classes, codes = np.unique(matrix, return_inverse=True)
+    codes = codes.reshape(matrix.shape)
+    counts = np.stack([(codes == k).sum(axis=0) for k in range(len(classes))])
+    return classes[counts.argmax(axis=0)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ensemble_vote_is_scipys_mode(seed) -> None:
+    from scipy.stats import mode
+
+    rng = np.random.default_rng(seed)
+    matrix = rng.integers(0, 4, size=(int(rng.integers(2, 9)), 300))
+    np.testing.assert_array_equal(ensemble_vote(matrix), mode(matrix, axis=0).mode)
+    np.testing.assert_array_equal(ensemble_vote(matrix), _counted_vote(matrix))
+    labels = np.array(["d", "c", "b", "a"])[matrix]  # strings, ordered the other way
+    np.testing.assert_array_equal(ensemble_vote(labels), _counted_vote(labels))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_error_correlation_matches_numpy_on_random_members(seed) -> None:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=150)
+    predictions = {
+        f"m{i}": np.where(rng.random(150) < rng.uniform(0.1, 0.6), (y + 1) % 3, y) for i in range(5)
+    }
+    errors = np.stack([p != y for p in predictions.values()]).astype(float)
+    corr = error_correlation(predictions, y).to_numpy()
+    np.testing.assert_allclose(corr, np.corrcoef(errors), atol=1e-12)
+
+
+def test_ensemble_diversity_is_a_named_result() -> None:
+    summary = ensemble_diversity({"a": [0, 1], "b": [0, 0], "c": [1, 1]}, [0, 1])
+    assert isinstance(summary, EnsembleDiversity)
+    assert summary.n_members == 3
+    with pytest.raises(AttributeError):
+        summary.n_members = 4
