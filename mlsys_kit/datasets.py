@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlsys_kit.params import ParameterError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -69,11 +71,12 @@ class DatasetError(Exception):
     """Base class of every error raised by :mod:`mlsys_kit.datasets`."""
 
 
-class UnknownDatasetError(DatasetError, KeyError):
+class UnknownDatasetError(DatasetError, ParameterError, KeyError):
     """The requested dataset name is not in the manifest.
 
-    It is also a :class:`KeyError`, so ``except KeyError`` catches it; unlike a
-    plain ``KeyError`` its message is shown as written, not quoted.
+    A bad argument, so a :class:`~mlsys_kit.params.ParameterError` like every other in
+    the kit; also a :class:`KeyError`, so ``except KeyError`` catches it. Unlike a plain
+    ``KeyError`` its message is shown as written, not quoted.
     """
 
     def __str__(self) -> str:

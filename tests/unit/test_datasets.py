@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mlsys_kit import datasets
+from mlsys_kit.params import ParameterError
 
 REPO_DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 MANIFEST = tomllib.loads((REPO_DATASETS / "manifest.toml").read_text(encoding="utf-8"))
@@ -94,6 +95,7 @@ def test_unknown_name_lists_available_names() -> None:
     err = excinfo.value
     assert isinstance(err, KeyError)
     assert isinstance(err, datasets.DatasetError)
+    assert isinstance(err, ParameterError), "a bad argument, like every other in the kit"
     message = str(err)
     assert "no_such_dataset" in message
     for name in NAMES:
