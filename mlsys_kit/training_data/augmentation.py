@@ -53,7 +53,7 @@ from mlsys_kit.params import (
 )
 
 __all__ = [
-    "METHODS",
+    "AUGMENTATION_METHODS",
     "LABEL_CHANGING",
     "Augmented",
     "Mixed",
@@ -66,7 +66,15 @@ __all__ = [
 
 #: The methods :func:`augment` knows: "none" (originals only), four label-preserving ones, and
 #: two that change what some digits mean (:data:`LABEL_CHANGING`).
-METHODS: tuple[str, ...] = ("none", "shift", "rotate", "noise", "mixup", "rotate180", "flip")
+AUGMENTATION_METHODS: tuple[str, ...] = (
+    "none",
+    "shift",
+    "rotate",
+    "noise",
+    "mixup",
+    "rotate180",
+    "flip",
+)
 #: Methods that turn some digits into other digits or into no digit at all.
 LABEL_CHANGING: tuple[str, ...] = ("rotate180", "flip")
 
@@ -402,7 +410,7 @@ def augment(
     labels : array-like of shape (n,)
         Their labels; every variant keeps the label of its original.
     method : str
-        One of :data:`METHODS`:
+        One of :data:`AUGMENTATION_METHODS`:
 
         - ``"none"``: the originals only (the baseline);
         - ``"shift"``: a random whole-pixel offset in ``[-max_shift, max_shift]`` each way
@@ -443,7 +451,7 @@ def augment(
     ((9, 8, 8), [1, 7, 1, 1, 7, 1, 1, 7, 1])
     """
     owner = "augment"
-    check_choice("method", method, METHODS, owner=owner)
+    check_choice("method", method, AUGMENTATION_METHODS, owner=owner)
     batch, single = _as_batch(images, owner)
     if single:
         raise ParameterError(

@@ -62,7 +62,7 @@ from mlsys_kit.params import (
 from mlsys_kit.stats import effective_sample_size
 
 __all__ = [
-    "METHODS",
+    "SAMPLING_METHODS",
     "EmptyStreamError",
     "ImportanceEstimate",
     "importance_estimate",
@@ -77,7 +77,13 @@ __all__ = [
 T = TypeVar("T")
 Method = Literal["convenience", "simple_random", "stratified", "weighted", "reservoir"]
 #: The sampling methods :func:`sample_indices` knows, in the order the book presents them.
-METHODS: tuple[str, ...] = ("convenience", "simple_random", "stratified", "weighted", "reservoir")
+SAMPLING_METHODS: tuple[str, ...] = (
+    "convenience",
+    "simple_random",
+    "stratified",
+    "weighted",
+    "reservoir",
+)
 _END = object()  # sentinel: the stream ended
 
 
@@ -321,7 +327,7 @@ def sample_indices(
     (50, 5)
     """
     owner = "sample_indices"
-    check_choice("method", method, METHODS, owner=owner)
+    check_choice("method", method, SAMPLING_METHODS, owner=owner)
     n_population = check_int("n_population", n_population, min=1, owner=owner)
     size = check_int("size", size, min=1, owner=owner)
     if size > n_population and method != "weighted":

@@ -7,8 +7,8 @@ import pytest
 
 from mlsys_kit.params import ParameterError
 from mlsys_kit.training_data.augmentation import (
+    AUGMENTATION_METHODS,
     LABEL_CHANGING,
-    METHODS,
     Augmented,
     Mixed,
     add_noise,
@@ -150,7 +150,7 @@ def test_augment_none_and_label_changing_methods():
     images, labels = batch(4), np.arange(4)
     X, y = augment(images, labels, "none", seed=0)
     np.testing.assert_array_equal(X, images)
-    assert set(LABEL_CHANGING) <= set(METHODS)
+    assert set(LABEL_CHANGING) <= set(AUGMENTATION_METHODS)
     X, y = augment(images, labels, "rotate180", n_copies=5, seed=0)
     assert X.shape == (8, 8, 8)  # one deterministic copy whatever n_copies
     np.testing.assert_array_equal(X[4:], images[:, ::-1, ::-1])

@@ -11,7 +11,7 @@ from scipy.stats import chisquare
 from mlsys_kit.params import ParameterError
 from mlsys_kit.stats import effective_sample_size
 from mlsys_kit.training_data.sampling import (
-    METHODS,
+    SAMPLING_METHODS,
     EmptyStreamError,
     importance_estimate,
     importance_variance,
@@ -224,7 +224,7 @@ def test_weighted_draws_rows_in_proportion_to_their_weights():
     assert chisquare(counts[[0, 1, 3]], 20_000 * np.array([0.1, 0.2, 0.7])).pvalue > 0.001
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", SAMPLING_METHODS)
 def test_every_method_is_reproducible(method):
     labels, weights = np.arange(100) % 3, np.arange(1, 101)
     one = sample_indices(100, 10, method, seed=7, strata=labels, weights=weights)
