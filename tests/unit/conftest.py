@@ -55,6 +55,18 @@ def write_notebook(
 
 
 @pytest.fixture
+def make_notebook():
+    """:func:`write_notebook`: ``make_notebook(path, *code_cells, title=..., parameters=...)``."""
+    return write_notebook
+
+
+@pytest.fixture
+def declared_setup() -> str:
+    """A setup cell declaring every parameter of the fixture notebooks' parameters cell."""
+    return DECLARED_SETUP
+
+
+@pytest.fixture
 def notebook_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A kit of two notebooks in ``tmp_path/notebooks``, found by the catalog.
 
