@@ -20,11 +20,12 @@ What is in here, and why some of it is written by hand:
   about ``k * (1 + ln(n / k))`` items are touched by Python code. Libraries ruled out: the
   standard library's ``random.sample`` and numpy's ``Generator.choice`` need the population's
   length (a sequence, not an iterator); pandas' ``DataFrame.sample`` needs the whole table in
-  memory; no maintained PyPI package ships Algorithm L (the few "reservoir" packages implement
-  Algorithm R, one random number per item, which is what this module's baseline already is).
-  The samplers draw from Python's :class:`random.Random` (a numpy call per item costs about a
-  microsecond, more than the skip itself): an integer ``seed`` seeds it directly, a numpy
-  Generator gives it a seed.
+  memory; the few PyPI packages named for reservoir sampling (``streamsampler``,
+  ``weightreservoir``, ``reservoir-sampling-cli``) are small one-offs last released in
+  2013–2016, not a dependency worth taking for twenty lines that are the lesson.
+  The samplers draw from Python's :class:`random.Random` (one draw from a numpy Generator
+  costs about ten times as much as one from ``random.Random``, and they draw one number at a
+  time): an integer ``seed`` seeds it directly, a numpy Generator gives it a seed.
 - :func:`importance_weights`, :func:`importance_estimate` and :func:`importance_variance`
   are the three formulas of importance sampling (a weight, a weighted mean, the exact variance
   of that mean), written out because they are short and they are the lesson. The effective
