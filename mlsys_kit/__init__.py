@@ -1,14 +1,18 @@
 """mlsys-kit: runnable, checked experiments for *Designing Machine Learning Systems*.
 
-The package is the notebooks' helper library, one module per topic:
+The package is the notebooks' helper library. Its core, at the top:
 
 =======================  ==============================================================
-``mlsys_kit.notebook``   ``setup_notebook`` (seeds, plot style), ``output_dir``
-``mlsys_kit.params``     ``check_int``, ``check_float``, ``check_choice``, ``check_bool``
+``mlsys_kit.notebook``   ``setup_notebook`` (seeds, plot style), ``output_dir``, ``COLORS``
+``mlsys_kit.params``     ``Int``, ``Float``, ``Choice``, ``Bool``, ``check_parameters``
+                         (notebook parameters, declared once); ``check_*`` and
+                         ``make_rng`` for function arguments; ``ParameterError``
 ``mlsys_kit.claims``     ``claim``: the lesson of a notebook, computed and checked
 ``mlsys_kit.timing``     ``best_of``, ``format_measured``: robust, nbval-safe timings
 ``mlsys_kit.datasets``   ``available``, ``load``: small real datasets, checksummed, offline
 ``mlsys_kit.sim``        the running case study: a seeded online-marketplace simulator
+``mlsys_kit.stats``      statistics several chapters share: quantile bins, Kish's ESS
+``mlsys_kit.results``    ``Report``: the protocol of report-like results (``to_frame``)
 =======================  ==============================================================
 
 and one subpackage per part of the book, each module a topic of its chapter:
