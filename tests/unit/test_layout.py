@@ -103,13 +103,21 @@ def test_modules_validate_with_params_only(name):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         and _OWN_CHECKER.match(node.name)
     ]
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
     wordings = [
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
+        and id(node) not in docstrings
         and _CHOICE_WORDING.search(node.value)
-        and not (node.value.startswith(("\n", " ")) or '"""' in node.value)
     ]
     assert not checkers, f"{name} defines its own checkers {checkers}: use mlsys_kit.params"
     assert not wordings, f"{name} words its own choice errors {wordings}: use check_choice"
