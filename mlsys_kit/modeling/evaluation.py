@@ -19,7 +19,8 @@ observed frequencies, for binary problems. scikit-learn draws reliability curves
 (:func:`sklearn.calibration.calibration_curve`) and calibrates models
 (:class:`sklearn.calibration.CalibratedClassifierCV`: Platt, isotonic, temperature
 scaling) but has no ECE metric, and its curve drops the bin sizes that ECE weighs
-by; the few lines here say exactly which convention is used.
+by; :func:`reliability_table` bins exactly as ``calibration_curve`` does (the tests
+check it) and keeps the sizes.
 
 **Confidence measurement** (Chapter 6). :func:`accuracy_coverage`: abstain when the
 model's confidence is below a threshold, and trade the share of inputs answered
@@ -27,9 +28,12 @@ model's confidence is below a threshold, and trade the share of inputs answered
 
 **Slice-based evaluation** (Chapter 6). :func:`slice_accuracy` scores every slice of
 one or two columns against the rest of the data; :func:`find_underperforming_slices`
-keeps those significantly worse than the rest. It is hand-written on purpose: no
-maintained library does it for tabular data (Slice Finder, the method the book cites,
-is a research prototype), and the method is short enough to read.
+keeps those significantly worse than the rest. The search over slices is hand-written
+on purpose: no maintained library does it for tabular data (Slice Finder, the method the
+book cites, is a research prototype; Fairlearn's ``MetricFrame`` scores given groups but
+neither enumerates slices nor tests them), and it is short enough to read. The statistics
+are statsmodels': :func:`statsmodels.stats.proportion.proportions_ztest` and
+:func:`statsmodels.stats.multitest.multipletests` (Bonferroni).
 
 Examples
 --------
@@ -58,6 +62,19 @@ from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import train_test_split
 
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_same_length,
+    check_type,
+    make_rng,
+)
+
 __all__ = [
     "accuracy_coverage",
     "expected_calibration_error",
@@ -79,7 +96,7 @@ def learning_curves(
     sizes: Sequence[int],
     *,
     repeats: int = 3,
-    seed: int = 0,
+    seed: Seed = 0,
     scoring: str = "roc_auc",
     stratify: bool = True,
 ) -> pd.DataFrame:
@@ -108,7 +125,7 @@ def learning_curves(
         not allowed).
     repeats : int, default 3
         Random subsets per size (below the full size), at least 1.
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seeds the subset draws; the same seed gives the same subsets.
     scoring : str, default "roc_auc"
         A scikit-learn scorer name (:func:`sklearn.metrics.get_scorer`), higher
@@ -127,7 +144,7 @@ def learning_curves(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``models`` is empty, the training or test features and targets differ
         in length, ``sizes`` is empty, not increasing or out of ``[2, len(X)]``,
         ``repeats`` is not a positive integer, or ``scoring`` is unknown.
@@ -146,30 +163,31 @@ def learning_curves(
     >>> learning_curves(tree, X, y, X, y, sizes=[1000])
     Traceback (most recent call last):
     ...
-    ValueError: sizes must lie in [2, 150] (the training rows); got [1000]
+    mlsys_kit.params.ParameterError: learning_curves: sizes must lie in [2, 150] (the training \
+rows); got [1000]
     """
+    owner = "learning_curves"
     if not models:
-        raise ValueError("models must name at least one estimator")
-    n = _length("X", X)
-    if _length("y", y) != n:
-        raise ValueError(f"X and y must have the same number of rows; got {n} and {len(y)}")
-    if _length("X_test", X_test) != _length("y_test", y_test):
-        raise ValueError(
-            f"X_test and y_test must have the same number of rows; "
-            f"got {len(X_test)} and {len(y_test)}"
-        )
-    sizes = _check_sizes(sizes, n)
-    if isinstance(repeats, bool) or not isinstance(repeats, int | np.integer) or repeats < 1:
-        raise ValueError(f"repeats must be an integer ≥ 1; got {repeats!r}")
+        raise ParameterError(f"{owner}: models must name at least one estimator")
+    for name, values in (("X", X), ("y", y), ("X_test", X_test), ("y_test", y_test)):
+        if not hasattr(values, "__len__"):
+            raise ParameterError(
+                f"{owner}: {name} must be array-like with rows; got {type(values).__name__}"
+            )
+    n = check_same_length(X=X, y=y, owner=owner)
+    check_same_length(X_test=X_test, y_test=y_test, owner=owner)
+    sizes = _increasing_sizes(sizes, n, owner)
+    repeats = check_int("repeats", repeats, min=1, owner=owner)
+    stratify = check_bool("stratify", stratify, owner=owner)
     try:
         scorer = get_scorer(scoring)
     except ValueError:
-        raise ValueError(
-            f"scoring={scoring!r} is not a scikit-learn scorer name "
+        raise ParameterError(
+            f"{owner}: scoring={scoring!r} is not a scikit-learn scorer name "
             "(see sklearn.metrics.get_scorer_names())"
         ) from None
 
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, owner=owner)
     labels = np.asarray(y)
     rows = []
     for size in sizes:
@@ -186,26 +204,20 @@ def learning_curves(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _length(name: str, values: Any) -> int:
-    try:
-        return len(values)
-    except TypeError:
-        raise ValueError(
-            f"{name} must be array-like with rows; got {type(values).__name__}"
-        ) from None
-
-
-def _check_sizes(sizes: Sequence[int], n: int) -> list[int]:
+def _increasing_sizes(sizes: Sequence[int], n: int, owner: str) -> list[int]:
+    """``sizes`` as a list of ints, strictly increasing within ``[2, n]``, else ParameterError."""
     values = list(sizes) if not isinstance(sizes, str | bytes) else None
-    if not values or not all(
-        isinstance(s, int | np.integer) and not isinstance(s, bool) for s in values
-    ):
-        raise ValueError(f"sizes must be a non-empty sequence of integers; got {sizes!r}")
-    values = [int(s) for s in values]
+    if not values:
+        raise ParameterError(
+            f"{owner}: sizes must be a non-empty sequence of integers; got {sizes!r}"
+        )
+    values = [check_int("sizes (each)", s, owner=owner) for s in values]
     if any(b <= a for a, b in zip(values, values[1:], strict=False)):
-        raise ValueError(f"sizes must be strictly increasing; got {values}")
+        raise ParameterError(f"{owner}: sizes must be strictly increasing; got {values}")
     if values[0] < 2 or values[-1] > n:
-        raise ValueError(f"sizes must lie in [2, {n}] (the training rows); got {values}")
+        raise ParameterError(
+            f"{owner}: sizes must lie in [2, {n}] (the training rows); got {values}"
+        )
     return values
 
 
@@ -220,9 +232,9 @@ def _draw(n: int, size: int, labels: np.ndarray | None, rng: np.random.Generator
         return chosen
     classes, counts = np.unique(labels, return_counts=True)
     if size < len(classes):
-        raise ValueError(
-            f"sizes must be at least the number of classes ({len(classes)}) with stratify=True; "
-            f"got {size}"
+        raise ParameterError(
+            f"learning_curves: sizes must be at least the number of classes ({len(classes)}) "
+            f"with stratify=True; got {size}"
         )
     # train_test_split needs ≥ 2 rows per class to stratify; fall back to a plain draw otherwise.
     strata = labels if counts.min() >= 2 else None
@@ -242,13 +254,14 @@ RELIABILITY_COLUMNS = ["lower", "upper", "count", "confidence", "accuracy", "gap
 def reliability_table(y_true: Any, y_prob: Any, *, n_bins: int = 10) -> pd.DataFrame:
     """Per-bin predicted probability against observed frequency, for a binary problem.
 
-    The convention (the one of reliability diagrams for binary classifiers, and of
-    :func:`sklearn.calibration.calibration_curve`): ``y_prob`` is the predicted
-    probability of class 1; the bins split ``[0, 1]`` into ``n_bins`` equal-width
-    intervals, a probability ``p`` falling into bin ``min(floor(p · n_bins), n_bins - 1)``
-    (so each bin is ``[lower, upper)`` and the last one also holds 1.0). In each bin,
+    The convention of :func:`sklearn.calibration.calibration_curve` (``strategy="uniform"``),
+    followed exactly: ``y_prob`` is the predicted probability of class 1; the bins split
+    ``[0, 1]`` at ``numpy.linspace(0, 1, n_bins + 1)``, each bin ``(lower, upper]`` (the
+    first one also holds 0.0), as ``numpy.searchsorted(edges[1:-1], p)`` assigns them: a
+    probability on an inner edge goes to the bin on its *left*. In each bin,
     *confidence* is the mean predicted probability and *accuracy* the observed rate
-    of class 1. A calibrated model has accuracy ≈ confidence in every bin.
+    of class 1: ``calibration_curve``'s ``prob_pred`` and ``prob_true`` for the
+    non-empty bins. A calibrated model has accuracy ≈ confidence in every bin.
 
     Parameters
     ----------
@@ -269,7 +282,7 @@ def reliability_table(y_true: Any, y_prob: Any, *, n_bins: int = 10) -> pd.DataF
 
     Raises
     ------
-    ValueError
+    ParameterError
         If the inputs are empty or differ in length, ``y_true`` is not binary,
         ``y_prob`` is outside ``[0, 1]`` or not finite, or ``n_bins`` is not an
         integer ≥ 1.
@@ -279,15 +292,17 @@ def reliability_table(y_true: Any, y_prob: Any, *, n_bins: int = 10) -> pd.DataF
     >>> table = reliability_table([0, 0, 1, 1], [0.1, 0.15, 0.8, 0.6], n_bins=2)
     >>> table[["count", "confidence", "accuracy"]].to_dict("list")
     {'count': [2, 2], 'confidence': [0.125, 0.7], 'accuracy': [0.0, 1.0]}
+    >>> reliability_table([0, 1], [0.5, 0.5], n_bins=2)["count"].tolist()  # 0.5 is in (0, 0.5]
+    [2, 0]
     """
-    labels, probs = _check_binary(y_true, y_prob)
-    n_bins = _check_n_bins(n_bins)
-    bins = np.minimum(np.floor(probs * n_bins).astype(int), n_bins - 1)
+    labels, probs = _labels_and_probabilities(y_true, y_prob, "reliability_table")
+    n_bins = check_int("n_bins", n_bins, min=1, owner="reliability_table")
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.searchsorted(edges[1:-1], probs)  # as sklearn.calibration.calibration_curve
     count = np.bincount(bins, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         confidence = np.bincount(bins, weights=probs, minlength=n_bins) / count
         accuracy = np.bincount(bins, weights=labels, minlength=n_bins) / count
-    edges = np.arange(n_bins + 1) / n_bins
     table = pd.DataFrame(
         {
             "lower": edges[:-1],
@@ -327,12 +342,12 @@ def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10) ->
 
     Raises
     ------
-    ValueError
+    ParameterError
         As :func:`reliability_table`.
 
     Examples
     --------
-    Bin [0, 0.5): confidence 0.125, observed 0 → gap 0.125; bin [0.5, 1]: confidence
+    Bin [0, 0.5]: confidence 0.125, observed 0 → gap 0.125; bin (0.5, 1]: confidence
     0.7, observed 1 → gap 0.3. Each bin holds half the samples:
 
     >>> expected_calibration_error([0, 0, 1, 1], [0.1, 0.15, 0.8, 0.6], n_bins=2)
@@ -344,42 +359,28 @@ def expected_calibration_error(y_true: Any, y_prob: Any, *, n_bins: int = 10) ->
     return float(round((weights * filled["gap"].abs()).sum(), 12))
 
 
-def _check_binary(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.asarray(y_true)
-    probs = np.asarray(y_prob)
-    if labels.ndim != 1 or probs.ndim != 1:
-        raise ValueError(
-            "y_true and y_prob must be one-dimensional (for y_prob: the probability of class 1, "
-            f"e.g. predict_proba(X)[:, 1]); got shapes {labels.shape} and {probs.shape}"
-        )
-    if len(labels) == 0:
-        raise ValueError("y_true and y_prob must not be empty")
-    if len(labels) != len(probs):
-        raise ValueError(
-            f"y_true and y_prob must have the same length; got {len(labels)} and {len(probs)}"
-        )
-    if labels.dtype == bool:
-        labels = labels.astype(float)
+def _labels_and_probabilities(
+    y_true: Any, y_prob: Any, owner: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """0/1 labels and probabilities of class 1 as floats, validated with mlsys_kit.params."""
+    labels = check_array("y_true", y_true, ndim=1, min_length=1, owner=owner)
+    probs = check_array("y_prob", y_prob, ndim=1, min_length=1, owner=owner)
+    check_same_length(y_true=labels, y_prob=probs, owner=owner)
     try:
         labels = labels.astype(float)
     except (TypeError, ValueError):
-        raise ValueError(f"y_true must hold 0/1 or bool labels; got dtype {labels.dtype}") from None
+        raise ParameterError(
+            f"{owner}: y_true must hold 0/1 or bool labels; got dtype {labels.dtype}"
+        ) from None
     if not np.isin(labels, (0.0, 1.0)).all():
         found = sorted(set(np.unique(labels[~np.isin(labels, (0.0, 1.0))]).tolist()))[:5]
-        raise ValueError(f"y_true must hold only 0/1 (or bool) labels; found {found}")
-    try:
-        probs = probs.astype(float)
-    except (TypeError, ValueError):
-        raise ValueError(f"y_prob must hold numbers; got dtype {probs.dtype}") from None
+        raise ParameterError(f"{owner}: y_true must hold only 0/1 (or bool) labels; found {found}")
+    probs = check_array("y_prob", probs, dtype=float, owner=owner)
     if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1:
-        raise ValueError("y_prob must hold probabilities in [0, 1] (finite, no NaN)")
+        raise ParameterError(
+            f"{owner}: y_prob must hold probabilities in [0, 1] (finite, no NaN)"
+        )
     return labels, probs
-
-
-def _check_n_bins(n_bins: Any) -> int:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int | np.integer) or n_bins < 1:
-        raise ValueError(f"n_bins must be an integer ≥ 1; got {n_bins!r}")
-    return int(n_bins)
 
 
 # --- Confidence measurement ---------------------------------------------------------------------
@@ -418,7 +419,7 @@ def accuracy_coverage(
 
     Raises
     ------
-    ValueError
+    ParameterError
         As :func:`reliability_table`, or if a threshold is outside ``[0.5, 1]``.
 
     Examples
@@ -429,26 +430,28 @@ def accuracy_coverage(
     >>> table["confidence"].round(3).tolist()
     [0.725, 0.875]
     """
-    labels, probs = _check_binary(y_true, y_prob)
+    owner = "accuracy_coverage"
+    labels, probs = _labels_and_probabilities(y_true, y_prob, owner)
     if thresholds is None:
         grid = np.round(np.linspace(0.5, 1.0, 51), 2)
     else:
         if isinstance(thresholds, str | bytes):
-            raise ValueError(f"thresholds must be a sequence of numbers; got {thresholds!r}")
-        try:
-            grid = np.asarray(list(thresholds), dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"thresholds must be a sequence of numbers; got {thresholds!r}"
-            ) from None
-        if grid.ndim != 1 or len(grid) == 0:
-            raise ValueError(
-                f"thresholds must be a non-empty sequence of numbers; got {thresholds!r}"
+            raise ParameterError(
+                f"{owner}: thresholds must be a sequence of numbers; got {thresholds!r}"
             )
-        if not np.isfinite(grid).all() or grid.min() < 0.5 or grid.max() > 1:
-            raise ValueError(
-                "thresholds must lie in [0.5, 1] (the confidence max(p, 1 - p) of a binary "
-                f"prediction); got {grid.tolist()}"
+        grid = check_array(
+            "thresholds",
+            list(thresholds),
+            ndim=1,
+            min_length=1,
+            dtype=float,
+            finite=True,
+            owner=owner,
+        )
+        if grid.min() < 0.5 or grid.max() > 1:
+            raise ParameterError(
+                f"{owner}: thresholds must lie in [0.5, 1] (the confidence max(p, 1 - p) of a "
+                f"binary prediction); got {grid.tolist()}"
             )
     confidence = np.maximum(probs, 1 - probs)
     correct = (probs >= 0.5) == (labels == 1)
@@ -489,9 +492,12 @@ def slice_accuracy(
 
     For each slice, ``gap`` is its accuracy minus the overall accuracy, and
     ``p_value`` comes from a one-sided two-proportion z-test of "the slice is less
-    accurate than the rest of the data", Bonferroni-corrected for the number of
-    slices tested (multiplied by it, capped at 1): test enough slices and some
-    look bad by chance.
+    accurate than the rest of the data" (pooled variance,
+    :func:`statsmodels.stats.proportion.proportions_ztest`), Bonferroni-corrected for
+    the number of slices tested (:func:`statsmodels.stats.multitest.multipletests`:
+    multiplied by it, capped at 1): test enough slices and some look bad by chance.
+    A slice that is the whole data, or data on which every prediction is right (or
+    wrong), has nothing to be compared with: its p-value is 1.
 
     Parameters
     ----------
@@ -518,7 +524,7 @@ def slice_accuracy(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``data`` is not a DataFrame, the lengths differ, a column is unknown,
         or ``min_size``, ``n_quantiles`` or ``max_depth`` is out of range.
 
@@ -533,17 +539,11 @@ def slice_accuracy(
     0  group = b     4       0.5 -0.3
     1  group = a     6       1.0  0.2
     """
-    correct, columns = _check_slicing(data, y_true, y_pred, columns)
-    if isinstance(min_size, bool) or not isinstance(min_size, int | np.integer) or min_size < 1:
-        raise ValueError(f"min_size must be an integer ≥ 1; got {min_size!r}")
-    if (
-        isinstance(n_quantiles, bool)
-        or not isinstance(n_quantiles, int | np.integer)
-        or n_quantiles < 2
-    ):
-        raise ValueError(f"n_quantiles must be an integer ≥ 2; got {n_quantiles!r}")
-    if max_depth not in (1, 2) or isinstance(max_depth, bool):
-        raise ValueError(f"max_depth must be 1 or 2; got {max_depth!r}")
+    owner = "slice_accuracy"
+    correct, columns = _correct_and_columns(data, y_true, y_pred, columns, owner)
+    min_size = check_int("min_size", min_size, min=1, owner=owner)
+    n_quantiles = check_int("n_quantiles", n_quantiles, min=2, owner=owner)
+    max_depth = check_int("max_depth", max_depth, min=1, max=2, owner=owner)
 
     groups = {c: _slice_labels(data[c], c, n_quantiles) for c in columns}
     candidates: list[tuple[str, np.ndarray]] = []
@@ -553,21 +553,22 @@ def slice_accuracy(
         for i, a in enumerate(columns):
             for b in columns[i + 1 :]:
                 candidates += _slices_of(groups[a] + " & " + groups[b])
-    n, total_correct = len(correct), correct.sum()
+    n, total_correct = len(correct), int(correct.sum())
     overall = total_correct / n
-    rows = []
+    rows, hits_of = [], []
     for name, mask in candidates:
         size = int(mask.sum())
         if size < min_size:
             continue
-        hits = correct[mask].sum()
+        hits = int(correct[mask].sum())
         rest = n - size
         rest_accuracy = (total_correct - hits) / rest if rest else np.nan
         rows.append((name, size, hits / size, rest_accuracy))
+        hits_of.append(hits)
     table = pd.DataFrame(rows, columns=SLICE_COLUMNS[:4])
     table["gap"] = table["accuracy"] - overall
-    table["p_value"] = _one_sided_p(table, n, overall) * max(len(table), 1)
-    table["p_value"] = table["p_value"].clip(upper=1.0)
+    p_values = _one_sided_p(np.asarray(hits_of), table["size"].to_numpy(), n, total_correct)
+    table["p_value"] = _bonferroni(p_values)
     return table.sort_values(["gap", "slice"], kind="stable").reset_index(drop=True)
 
 
@@ -602,7 +603,7 @@ def find_underperforming_slices(
 
     Raises
     ------
-    ValueError
+    ParameterError
         As :func:`slice_accuracy`, or if ``alpha`` is not in ``(0, 1)``.
 
     Examples
@@ -616,8 +617,15 @@ def find_underperforming_slices(
     >>> find_underperforming_slices(data, y_true, y_pred)["slice"].tolist()
     ['city = Lima']
     """
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}")
+    check_float(
+        "alpha",
+        alpha,
+        min=0,
+        max=1,
+        open_min=True,
+        open_max=True,
+        owner="find_underperforming_slices",
+    )
     table = slice_accuracy(
         data,
         y_true,
@@ -631,32 +639,27 @@ def find_underperforming_slices(
     return table[keep].reset_index(drop=True)
 
 
-def _check_slicing(
-    data: Any, y_true: Any, y_pred: Any, columns: Sequence[str] | None
+def _correct_and_columns(
+    data: Any, y_true: Any, y_pred: Any, columns: Sequence[str] | None, owner: str
 ) -> tuple[np.ndarray, list[str]]:
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    truth, pred = np.asarray(y_true), np.asarray(y_pred)
-    if truth.ndim != 1 or pred.ndim != 1:
-        raise ValueError("y_true and y_pred must be one-dimensional (labels, not probabilities)")
-    if not len(data) == len(truth) == len(pred):
-        raise ValueError(
-            "data, y_true and y_pred must have the same number of rows; "
-            f"got {len(data)}, {len(truth)} and {len(pred)}"
-        )
+    """Whether each prediction is right, and the columns to slice on (validated)."""
+    check_type("data", data, pd.DataFrame, owner=owner)
+    truth = check_array("y_true", y_true, ndim=1, owner=owner)
+    pred = check_array("y_pred", y_pred, ndim=1, owner=owner)
+    check_same_length(data=data, y_true=truth, y_pred=pred, owner=owner)
     if len(data) == 0:
-        raise ValueError("data must not be empty")
+        raise ParameterError(f"{owner}: data must not be empty")
     if columns is None:
         columns = list(data.columns)
     elif isinstance(columns, str):
-        raise ValueError(f"columns must be a sequence of column names; got the string {columns!r}")
-    columns = list(columns)
-    unknown = [c for c in columns if c not in data.columns]
-    if unknown or not columns:
-        raise ValueError(
-            f"columns must name columns of data; unknown: {unknown}; "
-            f"available: {list(data.columns)}"
+        raise ParameterError(
+            f"{owner}: columns must be a sequence of column names; got the string {columns!r}"
         )
+    columns = list(columns)
+    if not columns:
+        raise ParameterError(f"{owner}: columns must name at least one column of data")
+    for column in columns:
+        check_choice("column", column, list(data.columns), owner=owner)
     return (truth == pred).astype(float), columns
 
 
@@ -677,14 +680,29 @@ def _slices_of(labels: pd.Series) -> list[tuple[str, np.ndarray]]:
     return [(str(name), codes == k) for k, name in enumerate(names)]
 
 
-def _one_sided_p(table: pd.DataFrame, n: int, overall: float) -> np.ndarray:
-    """P-values of 'slice accuracy < rest accuracy', two-proportion z-test (pooled)."""
-    from scipy.stats import norm
+def _one_sided_p(hits: np.ndarray, sizes: np.ndarray, n: int, total_correct: int) -> np.ndarray:
+    """P-values of 'slice accuracy < rest accuracy': statsmodels' pooled two-proportion z-test.
 
-    size = table["size"].to_numpy(dtype=float)
-    rest = n - size
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(overall * (1 - overall) * (1 / size + 1 / rest))
-        z = (table["accuracy"].to_numpy() - table["rest_accuracy"].to_numpy()) / se
-    p = norm.cdf(z)
-    return np.where(np.isfinite(p), p, 1.0)
+    1 where the test is undefined: a slice that is all the rows (no rest to compare with),
+    or data on which every prediction is right, or every one wrong (no variance).
+    """
+    from statsmodels.stats.proportion import proportions_ztest
+
+    p_values = np.ones(len(sizes))
+    if total_correct in (0, n):
+        return p_values
+    for i, (hit, size) in enumerate(zip(hits, sizes, strict=True)):
+        if size < n:
+            _, p_values[i] = proportions_ztest(
+                [hit, total_correct - hit], [size, n - size], alternative="smaller"
+            )
+    return p_values
+
+
+def _bonferroni(p_values: np.ndarray) -> np.ndarray:
+    """Bonferroni-adjusted p-values (statsmodels' ``multipletests``), for every slice tested."""
+    from statsmodels.stats.multitest import multipletests
+
+    if len(p_values) == 0:
+        return p_values
+    return multipletests(p_values, method="bonferroni")[1]

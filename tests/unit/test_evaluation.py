@@ -21,6 +21,7 @@ from mlsys_kit.modeling.evaluation import (
     reliability_table,
     slice_accuracy,
 )
+from mlsys_kit.params import ParameterError
 
 
 class RecordingClassifier(ClassifierMixin, BaseEstimator):
@@ -133,34 +134,36 @@ def test_pandas_inputs_and_regression_without_stratify() -> None:
         ({"sizes": [20, 20]}, "strictly increasing"),
         ({"sizes": [1, 20]}, r"sizes must lie in \[2, 200\]"),
         ({"sizes": [20, 201]}, r"sizes must lie in \[2, 200\]"),
-        ({"sizes": [2.5]}, "sizes must be a non-empty sequence of integers"),
-        ({"sizes": [20], "repeats": 0}, "repeats must be an integer"),
+        ({"sizes": [2.5]}, r"sizes \(each\) must be an integer; got 2.5"),
+        ({"sizes": [20], "repeats": 0}, "repeats=0 is out of range: allowed repeats ≥ 1"),
         ({"sizes": [20], "repeats": 1.0}, "repeats must be an integer"),
         ({"sizes": [20], "scoring": "auc_roc"}, "scoring='auc_roc' is not a scikit-learn scorer"),
     ],
 )
 def test_bad_arguments_are_named(data, kwargs: dict, message: str) -> None:
     X, y, X_test, y_test = data
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         learning_curves({"lr": LogisticRegression()}, X, y, X_test, y_test, **kwargs)
 
 
 def test_bad_models_and_lengths_are_named(data) -> None:
     X, y, X_test, y_test = data
-    with pytest.raises(ValueError, match="models must name"):
+    with pytest.raises(ParameterError, match="models must name"):
         learning_curves({}, X, y, X_test, y_test, sizes=[20])
-    with pytest.raises(ValueError, match="X and y must have the same number of rows"):
+    with pytest.raises(
+        ParameterError, match="learning_curves: X and y must have the same length; got 200, 199"
+    ):
         learning_curves({"lr": LogisticRegression()}, X, y[:-1], X_test, y_test, sizes=[20])
-    with pytest.raises(ValueError, match="X_test and y_test"):
+    with pytest.raises(ParameterError, match="X_test and y_test"):
         learning_curves({"lr": LogisticRegression()}, X, y, X_test, y_test[:-1], sizes=[20])
-    with pytest.raises(ValueError, match="X must be array-like"):
+    with pytest.raises(ParameterError, match="X must be array-like"):
         learning_curves({"lr": LogisticRegression()}, 3, y, X_test, y_test, sizes=[20])
 
 
 def test_size_smaller_than_the_number_of_classes_is_refused(data) -> None:
     X, _, X_test, _ = data
     y = np.arange(200) % 3
-    with pytest.raises(ValueError, match="at least the number of classes"):
+    with pytest.raises(ParameterError, match="at least the number of classes"):
         learning_curves(
             {"d": DummyClassifier()},
             X,
@@ -176,12 +179,13 @@ def test_size_smaller_than_the_number_of_classes_is_refused(data) -> None:
 
 
 def test_ece_matches_a_hand_computed_example() -> None:
-    # 10 samples, 5 bins of width 0.2 (bin = floor(5p), 1.0 in the last bin):
-    # bin 0 [0, .2):  p .05 .15, y 0 0  -> conf .10, acc 0   -> |gap| .10, weight 2/10
-    # bin 1 [.2, .4): p .25 .35 .35, y 0 1 0 -> conf .95/3, acc 1/3 -> |gap| .05/3, weight 3/10
-    # bin 2 [.4, .6): empty
-    # bin 3 [.6, .8): p .6 (edge: bin 3), y 0 -> conf .6, acc 0 -> |gap| .6, weight 1/10
-    # bin 4 [.8, 1]:  p .85 .95 1.0 .9, y 1 1 1 0 -> conf .925, acc .75 -> |gap| .175, weight 4/10
+    # 10 samples, 5 bins of width 0.2, (lo, hi] as in sklearn's calibration_curve:
+    # bin 0 [0, .2]:  p .05 .15, y 0 0  -> conf .10, acc 0   -> |gap| .10, weight 2/10
+    # bin 1 (.2, .4]: p .25 .35 .35, y 0 1 0 -> conf .95/3, acc 1/3 -> |gap| .05/3, weight 3/10
+    # bin 2 (.4, .6]: p .6 (on the edge: the bin on its left), y 0 -> conf .6, acc 0
+    #                 -> |gap| .6, weight 1/10
+    # bin 3 (.6, .8]: empty
+    # bin 4 (.8, 1]:  p .85 .95 1.0 .9, y 1 1 1 0 -> conf .925, acc .75 -> |gap| .175, weight 4/10
     y = [0, 0, 0, 1, 0, 0, 1, 1, 1, 0]
     p = [0.05, 0.15, 0.25, 0.35, 0.35, 0.6, 0.85, 0.95, 1.0, 0.9]
     expected = 0.2 * 0.10 + 0.3 * (0.05 / 3) + 0.1 * 0.6 + 0.4 * 0.175
@@ -189,8 +193,8 @@ def test_ece_matches_a_hand_computed_example() -> None:
     assert expected == pytest.approx(0.155)
     table = reliability_table(y, p, n_bins=5)
     assert list(table.columns) == RELIABILITY_COLUMNS
-    assert table["count"].tolist() == [2, 3, 0, 1, 4]
-    assert np.isnan(table.loc[2, "confidence"]) and np.isnan(table.loc[2, "accuracy"])
+    assert table["count"].tolist() == [2, 3, 1, 0, 4]
+    assert np.isnan(table.loc[3, "confidence"]) and np.isnan(table.loc[3, "accuracy"])
     assert table["lower"].tolist() == pytest.approx([0, 0.2, 0.4, 0.6, 0.8])
     assert table.loc[4, "confidence"] == pytest.approx(0.925)
     assert table.loc[4, "gap"] == pytest.approx(-0.175)
@@ -215,20 +219,20 @@ def test_ece_of_calibrated_draws_is_small_and_of_shifted_ones_large() -> None:
 @pytest.mark.parametrize(
     ("y_true", "y_prob", "kwargs", "message"),
     [
-        ([], [], {}, "must not be empty"),
-        ([0, 1], [0.5], {}, "same length; got 2 and 1"),
+        ([], [], {}, r"y_true must have at least 1 row\(s\); got 0"),
+        ([0, 1], [0.5], {}, "y_true and y_prob must have the same length; got 2, 1"),
         ([0, 2], [0.5, 0.5], {}, r"only 0/1 \(or bool\) labels; found \[2.0\]"),
         (["a", "b"], [0.5, 0.5], {}, "0/1 or bool labels"),
         ([0, 1], [0.5, 1.2], {}, r"probabilities in \[0, 1\]"),
         ([0, 1], [0.5, np.nan], {}, r"probabilities in \[0, 1\]"),
-        ([0, 1], [[0.5, 0.5], [0.2, 0.8]], {}, "one-dimensional"),
-        ([0, 1], [0.5, 0.5], {"n_bins": 0}, "n_bins must be an integer ≥ 1; got 0"),
+        ([0, 1], [[0.5, 0.5], [0.2, 0.8]], {}, r"y_prob must have 1 dimension\(s\)"),
+        ([0, 1], [0.5, 0.5], {"n_bins": 0}, "n_bins=0 is out of range: allowed n_bins ≥ 1"),
         ([0, 1], [0.5, 0.5], {"n_bins": 2.5}, "n_bins must be an integer"),
         ([0, 1], [0.5, 0.5], {"n_bins": True}, "n_bins must be an integer"),
     ],
 )
 def test_ece_bad_input_is_named(y_true, y_prob, kwargs, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         expected_calibration_error(y_true, y_prob, **kwargs)
 
 
@@ -252,13 +256,13 @@ def test_accuracy_coverage_counts_and_abstains() -> None:
     [
         ([0.4], r"thresholds must lie in \[0.5, 1\]"),
         ([0.6, 1.1], r"thresholds must lie in \[0.5, 1\]"),
-        ([], "non-empty sequence"),
+        ([], r"thresholds must have at least 1 row\(s\)"),
         ("0.7", "sequence of numbers"),
-        (["high"], "sequence of numbers"),
+        (["high"], "thresholds cannot be read as an array"),
     ],
 )
 def test_accuracy_coverage_bad_thresholds(thresholds, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         accuracy_coverage([0, 1], [0.2, 0.9], thresholds=thresholds)
 
 
@@ -328,29 +332,113 @@ def test_min_size_skips_small_slices(sliced) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"columns": ["colour"]}, r"unknown: \['colour'\]"),
+        ({"columns": ["colour"]}, "column='colour' is not allowed: choose one of 'country'"),
         ({"columns": "country"}, "sequence of column names"),
-        ({"columns": []}, "columns must name columns"),
-        ({"min_size": 0}, "min_size must be an integer ≥ 1"),
-        ({"n_quantiles": 1}, "n_quantiles must be an integer ≥ 2"),
-        ({"max_depth": 3}, "max_depth must be 1 or 2"),
-        ({"alpha": 0}, r"alpha must be a number in \(0, 1\)"),
-        ({"alpha": 1.5}, r"alpha must be a number in \(0, 1\)"),
+        ({"columns": []}, "columns must name at least one column"),
+        ({"min_size": 0}, "slice_accuracy: min_size=0 is out of range: allowed min_size ≥ 1"),
+        ({"n_quantiles": 1}, "n_quantiles=1 is out of range: allowed n_quantiles ≥ 2"),
+        ({"max_depth": 3}, "max_depth=3 is out of range: allowed 1 ≤ max_depth ≤ 2"),
+        ({"alpha": 0}, "alpha=0.0 is out of range: allowed 0 < alpha < 1"),
+        ({"alpha": 1.5}, "find_underperforming_slices: alpha=1.5 is out of range"),
     ],
 )
 def test_slice_finder_bad_arguments_are_named(sliced, kwargs, message) -> None:
     data, y_true, y_pred = sliced
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         find_underperforming_slices(data, y_true, y_pred, **kwargs)
 
 
 def test_slice_finder_bad_data_is_named(sliced) -> None:
     data, y_true, y_pred = sliced
-    with pytest.raises(ValueError, match="data must be a pandas DataFrame"):
+    with pytest.raises(
+        ParameterError, match="slice_accuracy: data must be a DataFrame; got ndarray"
+    ):
         slice_accuracy(data.to_numpy(), y_true, y_pred)
-    with pytest.raises(ValueError, match="same number of rows"):
+    with pytest.raises(
+        ParameterError, match="data and y_true and y_pred must have the same length"
+    ):
         slice_accuracy(data, y_true[:-1], y_pred)
-    with pytest.raises(ValueError, match="one-dimensional"):
+    with pytest.raises(ParameterError, match=r"y_pred must have 1 dimension\(s\)"):
         slice_accuracy(data, y_true, np.column_stack([y_pred, y_pred]))
-    with pytest.raises(ValueError, match="must not be empty"):
+    with pytest.raises(ParameterError, match="must not be empty"):
         slice_accuracy(data.iloc[:0], y_true[:0], y_pred[:0])
+
+
+# --- against the libraries ------------------------------------------------------------------------
+
+
+def _random_probabilities(rng: np.random.Generator, n_bins: int) -> np.ndarray:
+    """Uniform draws, plus values exactly on the bin edges (sklearn's and the decimal ones)."""
+    p = rng.uniform(size=500)
+    on_edges = np.concatenate([np.linspace(0, 1, n_bins + 1), np.arange(n_bins + 1) / n_bins])
+    return np.concatenate([p, rng.choice(on_edges, 200), [0.0, 1.0]])
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n_bins", [1, 3, 5, 10, 17])
+def test_reliability_table_bins_as_sklearn_calibration_curve(seed, n_bins) -> None:
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(seed)
+    p = _random_probabilities(rng, n_bins)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=n_bins)
+    table = reliability_table(y, p, n_bins=n_bins)
+    filled = table[table["count"] > 0]
+    np.testing.assert_allclose(filled["accuracy"], prob_true, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(filled["confidence"], prob_pred, rtol=0, atol=1e-12)
+    assert table["count"].sum() == p.size
+    ids = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], p)
+    np.testing.assert_array_equal(table["count"], np.bincount(ids, minlength=n_bins))
+    weights = filled["count"] / p.size
+    ece = float((weights * np.abs(prob_true - prob_pred)).sum())
+    assert expected_calibration_error(y, p, n_bins=n_bins) == pytest.approx(ece, abs=1e-12)
+
+
+def test_a_probability_on_an_edge_goes_to_the_bin_on_its_left() -> None:
+    table = reliability_table([0, 1, 1], [0.0, 0.5, 1.0], n_bins=2)
+    assert table["count"].tolist() == [2, 1]  # 0.5 is in [0, 0.5], as in calibration_curve
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_slice_p_values_are_statsmodels_z_tests_bonferroni_corrected(seed) -> None:
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.proportion import proportions_ztest
+
+    rng = np.random.default_rng(seed)
+    n = 1_500
+    data = pd.DataFrame({"g": rng.choice(list("abcde"), n), "x": rng.normal(size=n)})
+    y_true = rng.integers(0, 2, n)
+    error_rate = np.where(data["g"] == "a", rng.uniform(0.1, 0.4), 0.15)
+    y_pred = np.where(rng.random(n) < error_rate, 1 - y_true, y_true)
+    table = slice_accuracy(data, y_true, y_pred, min_size=20, max_depth=2)
+    correct = y_true == y_pred
+    raw = []
+    for size, accuracy, rest_accuracy in table[["size", "accuracy", "rest_accuracy"]].to_numpy():
+        hits, rest = round(accuracy * size), n - size
+        counts = [hits, round(rest_accuracy * rest)]
+        raw.append(proportions_ztest(counts, [size, rest], alternative="smaller")[1])
+    assert sum(round(a * s) for s, a in table[["size", "accuracy"]].to_numpy()[:1]) <= n
+    expected = multipletests(raw, method="bonferroni")[1]
+    np.testing.assert_allclose(table["p_value"], expected, rtol=1e-12, atol=1e-15)
+    # the hand-written pooled z-test it replaced
+    from scipy.stats import norm
+
+    overall = correct.mean()
+    size = table["size"].to_numpy(float)
+    se = np.sqrt(overall * (1 - overall) * (1 / size + 1 / (n - size)))
+    z = (table["accuracy"] - table["rest_accuracy"]).to_numpy() / se
+    by_hand = np.minimum(norm.cdf(z) * len(table), 1.0)
+    np.testing.assert_allclose(table["p_value"], by_hand, rtol=1e-9, atol=1e-12)
+
+
+def test_slice_p_value_is_one_when_nothing_can_be_compared() -> None:
+    data = pd.DataFrame({"g": ["a"] * 5 + ["b"] * 5, "one": ["x"] * 10})
+    y = np.array([0, 1] * 5)
+    table = slice_accuracy(data, y, y, min_size=1).set_index("slice")
+    assert (table["p_value"] == 1.0).all()  # every prediction right: no variance
+    y_pred = np.where(np.arange(10) < 3, 1 - y, y)
+    whole = slice_accuracy(data, y, y_pred, min_size=1).set_index("slice")
+    assert whole.loc["one = x", "p_value"] == 1.0 and np.isnan(
+        whole.loc["one = x", "rest_accuracy"]
+    )
