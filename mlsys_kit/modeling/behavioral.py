@@ -33,13 +33,22 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_choice,
+    check_float,
+    check_type,
+    make_rng,
+)
+from mlsys_kit.results import Report
 
 __all__ = [
     "BehavioralResult",
@@ -55,8 +64,11 @@ DETAIL_COLUMNS = ["before", "after", "change", "failed"]
 
 
 @dataclass(frozen=True)
-class BehavioralResult:
+class BehavioralResult(Report):
     """The outcome of one behavioural test.
+
+    A :class:`mlsys_kit.results.Report`: :meth:`to_frame` is its row of
+    :func:`behavioral_report` (the row-level evidence is in ``details``).
 
     Attributes
     ----------
@@ -97,17 +109,19 @@ class BehavioralResult:
         """Whether the failure rate is within ``max_failure_rate``."""
         return self.failure_rate <= self.max_failure_rate
 
-    def summary(self) -> dict[str, Any]:
+    def to_frame(self) -> pd.DataFrame:
         """The result as one row of :func:`behavioral_report`."""
-        return {
-            "test": self.name,
-            "kind": self.kind,
-            "rows": self.n_rows,
-            "failed": self.n_failed,
-            "failure rate": self.failure_rate,
-            "worst change": self.worst_change,
-            "passed": self.passed,
-        }
+        return pd.DataFrame(
+            {
+                "test": [self.name],
+                "kind": [self.kind],
+                "rows": [self.n_rows],
+                "failed": [self.n_failed],
+                "failure rate": [self.failure_rate],
+                "worst change": [self.worst_change],
+                "passed": [self.passed],
+            }
+        )
 
 
 def positive_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
@@ -128,10 +142,9 @@ def positive_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
 
     Raises
     ------
-    TypeError
-        If ``model`` has no ``predict_proba`` and is not callable.
-    ValueError
-        If the model does not return one probability of class 1 per row.
+    ParameterError
+        If ``model`` has no ``predict_proba`` and is not callable, or does not return one
+        probability of class 1 per row.
 
     Examples
     --------
@@ -141,21 +154,22 @@ def positive_proba(model: Any, X: pd.DataFrame) -> np.ndarray:
     if hasattr(model, "predict_proba"):
         proba = np.asarray(model.predict_proba(X), dtype=float)
         if proba.ndim != 2 or proba.shape[1] != 2:
-            raise ValueError(
-                "model.predict_proba must return two columns (a binary classifier); "
-                f"got shape {proba.shape}"
+            raise ParameterError(
+                "positive_proba: model.predict_proba must return two columns (a binary "
+                f"classifier); got shape {proba.shape}"
             )
         proba = proba[:, 1]
     elif callable(model):
         proba = np.asarray(model(X), dtype=float)
     else:
-        raise TypeError(
-            "model must be a fitted binary classifier with predict_proba, or a function "
-            f"returning the probability of class 1 per row; got {type(model).__name__}"
+        raise ParameterError(
+            "positive_proba: model must be a fitted binary classifier with predict_proba, or a "
+            f"function returning the probability of class 1 per row; got {type(model).__name__}"
         )
     if proba.shape != (len(X),):
-        raise ValueError(
-            f"the model must return one probability per row ({len(X)}); got shape {proba.shape}"
+        raise ParameterError(
+            f"positive_proba: the model must return one probability per row ({len(X)}); "
+            f"got shape {proba.shape}"
         )
     return proba
 
@@ -165,7 +179,7 @@ def perturbation_test(
     X: pd.DataFrame,
     noise: Mapping[str, float],
     *,
-    seed: int = 0,
+    seed: Seed = 0,
     threshold: float = 0.5,
     max_failure_rate: float = 0.01,
     name: str | None = None,
@@ -185,7 +199,7 @@ def perturbation_test(
         The inputs; not modified.
     noise : mapping of str to float
         Numeric column → standard deviation of the noise (> 0), in the column's units.
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seeds the noise.
     threshold : float, default 0.5
         Decision threshold on the probability of class 1, in ``(0, 1)``.
@@ -201,7 +215,7 @@ def perturbation_test(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``noise`` is empty, names an unknown or non-numeric column, or a standard
         deviation is not a positive number; or ``threshold`` / ``max_failure_rate``
         is out of range.
@@ -214,15 +228,18 @@ def perturbation_test(
     >>> result.n_failed, result.passed
     (0, True)
     """
-    _check_frame(X)
+    owner = "perturbation_test"
+    _rows_of(X, owner)
     if not isinstance(noise, Mapping) or not noise:
-        raise ValueError("noise must map at least one numeric column to a standard deviation")
+        raise ParameterError(
+            f"{owner}: noise must map at least one numeric column to a standard deviation"
+        )
     for column, scale in noise.items():
-        _check_numeric_column(X, column, "noise")
-        _check_number(f"noise[{column!r}]", scale, low=0, low_open=True)
-    _check_number("threshold", threshold, low=0, high=1, low_open=True, high_open=True)
-    _check_number("max_failure_rate", max_failure_rate, low=0, high=1)
-    rng = np.random.default_rng(seed)
+        _numeric_column(X, column, "noise", owner)
+        check_float(f"noise[{column!r}]", scale, min=0, open_min=True, owner=owner)
+    check_float("threshold", threshold, min=0, max=1, open_min=True, open_max=True, owner=owner)
+    check_float("max_failure_rate", max_failure_rate, min=0, max=1, owner=owner)
+    rng = make_rng(seed, owner=owner)
     edited = X.copy()
     for column, scale in noise.items():
         values = X[column].to_numpy(dtype=float)
@@ -285,7 +302,7 @@ def invariance_test(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``changes`` is empty, names an unknown column, a mapping is empty, a new
         value is not a category of a categorical column, or no row is changed; or
         ``tolerance`` / ``max_failure_rate`` is out of range.
@@ -298,22 +315,27 @@ def invariance_test(
     >>> result.n_rows, result.n_failed, result.worst_change
     (3, 3, 0.3)
     """
-    _check_frame(X)
+    owner = "invariance_test"
+    _rows_of(X, owner)
     if not isinstance(changes, Mapping) or not changes:
-        raise ValueError("changes must map at least one column to a {old: new} mapping")
-    _check_number("tolerance", tolerance, low=0)
-    _check_number("max_failure_rate", max_failure_rate, low=0, high=1)
+        raise ParameterError(
+            f"{owner}: changes must map at least one column to a {{old: new}} mapping"
+        )
+    check_float("tolerance", tolerance, min=0, owner=owner)
+    check_float("max_failure_rate", max_failure_rate, min=0, max=1, owner=owner)
     edited = X.copy()
     touched = np.zeros(len(X), dtype=bool)
     for column, mapping in changes.items():
-        _check_column(X, column, "changes")
+        check_choice("changes column", column, list(X.columns), owner=owner)
         if not isinstance(mapping, Mapping) or not mapping:
-            raise ValueError(f"changes[{column!r}] must be a non-empty {{old: new}} mapping")
+            raise ParameterError(
+                f"{owner}: changes[{column!r}] must be a non-empty {{old: new}} mapping"
+            )
         edited[column] = _replace(X[column], column, mapping)
         touched |= _differs(X[column], edited[column])
     if not touched.any():
-        raise ValueError(
-            f"changes {dict(changes)!r} change no row of X: check the values to replace"
+        raise ParameterError(
+            f"{owner}: changes {dict(changes)!r} change no row of X: check the values to replace"
         )
     before = positive_proba(model, X[touched])
     after = positive_proba(model, edited[touched])
@@ -378,7 +400,7 @@ def directional_test(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``column`` is unknown or not numeric, ``delta`` is zero or not a number,
         ``direction`` or ``clip`` is invalid, no row changes, or ``tolerance`` /
         ``max_failure_rate`` is out of range.
@@ -391,22 +413,22 @@ def directional_test(
     >>> result.n_failed, round(result.worst_change, 3)
     (1, 0.222)
     """
-    _check_frame(X)
-    _check_numeric_column(X, column, "column")
-    _check_number("delta", delta)
+    owner = "directional_test"
+    _rows_of(X, owner)
+    _numeric_column(X, column, "column", owner)
+    check_float("delta", delta, owner=owner)
     if delta == 0:
-        raise ValueError("delta must be non-zero")
-    if direction not in ("increase", "decrease"):
-        raise ValueError(f"direction must be 'increase' or 'decrease'; got {direction!r}")
+        raise ParameterError(f"{owner}: delta must be non-zero")
+    check_choice("direction", direction, ("increase", "decrease"), owner=owner)
     if clip is not None:
         if not isinstance(clip, tuple | list) or len(clip) != 2:
-            raise ValueError(f"clip must be a (low, high) pair; got {clip!r}")
-        _check_number("clip[0]", clip[0])
-        _check_number("clip[1]", clip[1])
+            raise ParameterError(f"{owner}: clip must be a (low, high) pair; got {clip!r}")
+        check_float("clip[0]", clip[0], owner=owner)
+        check_float("clip[1]", clip[1], owner=owner)
         if clip[0] > clip[1]:
-            raise ValueError(f"clip must be (low, high) with low ≤ high; got {clip!r}")
-    _check_number("tolerance", tolerance, low=0)
-    _check_number("max_failure_rate", max_failure_rate, low=0, high=1)
+            raise ParameterError(f"{owner}: clip must be (low, high) with low ≤ high; got {clip!r}")
+    check_float("tolerance", tolerance, min=0, owner=owner)
+    check_float("max_failure_rate", max_failure_rate, min=0, max=1, owner=owner)
     original = X[column].to_numpy(dtype=float)
     values = original + float(delta)
     if clip is not None:
@@ -419,7 +441,9 @@ def directional_test(
     edited = X.copy()
     edited[column] = np.where(touched, values, original).astype(X[column].dtype)
     if not touched.any():
-        raise ValueError(f"adding {delta} to {column!r} (clip {clip}) changes no row of X")
+        raise ParameterError(
+            f"{owner}: adding {delta} to {column!r} (clip {clip}) changes no row of X"
+        )
     before = positive_proba(model, X[touched])
     after = positive_proba(model, edited[touched])
     wrong_way = (before - after) if direction == "increase" else (after - before)
@@ -454,7 +478,7 @@ def behavioral_report(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``results`` is empty or holds something else than results.
 
     Examples
@@ -467,11 +491,10 @@ def behavioral_report(
     """
     items = list(results.items()) if isinstance(results, Mapping) else list(enumerate(results))
     if not items:
-        raise ValueError("results must hold at least one BehavioralResult")
-    bad = [type(r).__name__ for _, r in items if not isinstance(r, BehavioralResult)]
-    if bad:
-        raise ValueError(f"results must hold BehavioralResult objects; got {bad}")
-    table = pd.DataFrame([r.summary() for _, r in items])
+        raise ParameterError("behavioral_report: results must hold at least one BehavioralResult")
+    for _, result in items:
+        check_type("results (each)", result, BehavioralResult, owner="behavioral_report")
+    table = pd.concat([r.to_frame() for _, r in items], ignore_index=True)
     if isinstance(results, Mapping):
         table.index = pd.Index([k for k, _ in items])
     return table
@@ -506,47 +529,23 @@ def _result(
     )
 
 
-def _check_frame(X: Any) -> None:
-    if not isinstance(X, pd.DataFrame):
-        raise ValueError(f"X must be a pandas DataFrame; got {type(X).__name__}")
+def _rows_of(X: Any, owner: str) -> pd.DataFrame:
+    """``X`` if it is a DataFrame with at least one row, else ParameterError."""
+    check_type("X", X, pd.DataFrame, owner=owner)
     if len(X) == 0:
-        raise ValueError("X must have at least one row")
+        raise ParameterError(f"{owner}: X must have at least one row")
+    return X
 
 
-def _check_column(X: pd.DataFrame, column: Any, what: str) -> None:
-    if column not in X.columns:
-        raise ValueError(f"{what} names {column!r}, not a column of X; columns: {list(X.columns)}")
-
-
-def _check_numeric_column(X: pd.DataFrame, column: Any, what: str) -> None:
-    _check_column(X, column, what)
+def _numeric_column(X: pd.DataFrame, column: Any, what: str, owner: str) -> pd.Series:
+    """The column of ``X`` that ``what`` names, if it exists and is numeric (not bool)."""
+    check_choice(f"{what} column", column, list(X.columns), owner=owner)
     dtype = X[column].dtype
     if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        raise ValueError(f"{what}: column {column!r} must be numeric; it has dtype {dtype}")
-
-
-def _check_number(
-    name: str,
-    value: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a number; got {value!r}")
-    value = float(value)
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if not math.isfinite(value) or too_low or too_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise ValueError(
-            f"{name} must be a finite number in {left}{lo}, {hi}{right}; got {value!r}"
+        raise ParameterError(
+            f"{owner}: {what}: column {column!r} must be numeric; it has dtype {dtype}"
         )
+    return X[column]
 
 
 def _replace(values: pd.Series, column: str, mapping: Mapping[Any, Any]) -> pd.Series:
@@ -554,8 +553,9 @@ def _replace(values: pd.Series, column: str, mapping: Mapping[Any, Any]) -> pd.S
     if isinstance(values.dtype, pd.CategoricalDtype):
         missing = [v for v in mapping.values() if v not in values.cat.categories]
         if missing:
-            raise ValueError(
-                f"changes[{column!r}]: {missing} not among the column's categories "
+            raise ParameterError(
+                f"invariance_test: changes[{column!r}]: {missing} not among the column's "
+                "categories "
                 f"{list(values.cat.categories)}"
             )
     replaced: Callable[[Any], Any] = lambda v: mapping.get(v, v)  # noqa: E731

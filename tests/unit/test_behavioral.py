@@ -18,6 +18,8 @@ from mlsys_kit.modeling.behavioral import (
     perturbation_test,
     positive_proba,
 )
+from mlsys_kit.params import ParameterError
+from mlsys_kit.results import Report
 
 
 @pytest.fixture
@@ -156,9 +158,9 @@ def test_directional_clips_and_skips_unchanged_rows(people) -> None:
     edited = seen[1]
     assert (edited["age"] >= people.loc[edited.index, "age"]).all()
     assert (edited["age"] <= 70).all()
-    with pytest.raises(ValueError, match="changes no row"):
+    with pytest.raises(ParameterError, match="changes no row"):
         directional_test(by_age, people[people["age"] >= 70], "age", 10, clip=(18, 70))
-    with pytest.raises(ValueError, match="changes no row"):
+    with pytest.raises(ParameterError, match="changes no row"):
         directional_test(by_age, people, "age", 0.4)  # rounds back to the same integer
 
 
@@ -206,36 +208,45 @@ def test_behavioral_report_tabulates_results(people) -> None:
 
 def test_positive_proba_checks_the_model(people) -> None:
     assert positive_proba(by_age, people).shape == (len(people),)
-    with pytest.raises(TypeError, match="predict_proba, or a function"):
+    with pytest.raises(ParameterError, match="positive_proba: model must be a fitted binary"):
         positive_proba("model", people)
-    with pytest.raises(ValueError, match="one probability per row"):
+    with pytest.raises(ParameterError, match="one probability per row"):
         positive_proba(lambda X: np.zeros(3), people)
 
     class ThreeClasses:
         def predict_proba(self, X):
             return np.full((len(X), 3), 1 / 3)
 
-    with pytest.raises(ValueError, match="two columns"):
+    with pytest.raises(ParameterError, match="two columns"):
         positive_proba(ThreeClasses(), people)
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda X: perturbation_test(by_age, X.to_numpy(), {"age": 1}), "X must be a pandas"),
+        (
+            lambda X: perturbation_test(by_age, X.to_numpy(), {"age": 1}),
+            "X must be a DataFrame; got ndarray",
+        ),
         (lambda X: perturbation_test(by_age, X.iloc[:0], {"age": 1}), "at least one row"),
         (lambda X: perturbation_test(by_age, X, {}), "noise must map at least one"),
-        (lambda X: perturbation_test(by_age, X, {"height": 1}), "'height', not a column of X"),
+        (
+            lambda X: perturbation_test(by_age, X, {"height": 1}),
+            "column='height' is not allowed",
+        ),
         (lambda X: perturbation_test(by_age, X, {"city": 1}), "'city' must be numeric"),
         (
             lambda X: perturbation_test(by_age, X, {"age": 0}),
-            r"noise\['age'\] must be .* \(0, inf\]",
+            r"noise\['age'\]=0.0 is out of range: allowed noise\['age'\] > 0",
         ),
         (lambda X: perturbation_test(by_age, X, {"age": "1"}), r"noise\['age'\] must be a number"),
-        (lambda X: perturbation_test(by_age, X, {"age": 1}, threshold=1), "threshold must be"),
+        (
+            lambda X: perturbation_test(by_age, X, {"age": 1}, threshold=1),
+            "threshold=1.0 is out of",
+        ),
         (
             lambda X: perturbation_test(by_age, X, {"age": 1}, max_failure_rate=2),
-            r"max_failure_rate must be a finite number in \[0, 1\]",
+            "max_failure_rate=2.0 is out of range: allowed 0 ≤ max_failure_rate ≤ 1",
         ),
         (lambda X: invariance_test(by_age, X, {}), "changes must map at least one"),
         (lambda X: invariance_test(by_age, X, {"sex": {}}), "non-empty"),
@@ -244,19 +255,30 @@ def test_positive_proba_checks_the_model(people) -> None:
         (lambda X: invariance_test(by_age, X, {"sex": {"F": "M"}}, tolerance=-1), "tolerance"),
         (lambda X: directional_test(by_age, X, "age", 0), "delta must be non-zero"),
         (lambda X: directional_test(by_age, X, "sex", 1), "'sex' must be numeric"),
-        (lambda X: directional_test(by_age, X, "age", 1, direction="up"), "'increase' or"),
+        (
+            lambda X: directional_test(by_age, X, "age", 1, direction="up"),
+            "direction='up' is not allowed",
+        ),
         (lambda X: directional_test(by_age, X, "age", 1, clip=(9, 1)), "low ≤ high"),
         (lambda X: directional_test(by_age, X, "age", 1, clip=5), r"\(low, high\) pair"),
         (lambda X: directional_test(by_age, X, "age", float("nan")), "delta must be a finite"),
     ],
 )
 def test_bad_input_is_named(people, call, message) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         call(people)
 
 
 def test_behavioral_report_bad_input() -> None:
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ParameterError, match="at least one"):
         behavioral_report([])
-    with pytest.raises(ValueError, match="BehavioralResult objects"):
+    with pytest.raises(ParameterError, match=r"results \(each\) must be a BehavioralResult; got"):
         behavioral_report([{"test": "x"}])
+
+
+def test_result_is_a_report_whose_frame_is_its_report_row() -> None:
+    X = pd.DataFrame({"age": [20, 40, 60]})
+    result = directional_test(lambda X: X["age"].to_numpy() / 100, X, "age", 10)
+    assert isinstance(result, Report)
+    pd.testing.assert_frame_equal(result.to_frame(), behavioral_report([result]))
+    assert result._repr_html_() == result.to_frame()._repr_html_()
