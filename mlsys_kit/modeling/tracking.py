@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from mlsys_kit.design.versioning import fingerprint_code, fingerprint_frame
+from mlsys_kit.params import ParameterError, check_int, check_type
 
 __all__ = [
     "LocalTracker",
@@ -164,7 +165,7 @@ class LocalTracker:
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``experiment`` is empty, or exists with its artifacts outside ``folder``.
 
     Examples
@@ -183,7 +184,9 @@ class LocalTracker:
 
     def __post_init__(self) -> None:
         if not isinstance(self.experiment, str) or not self.experiment.strip():
-            raise ValueError(f"experiment must be a non-empty name; got {self.experiment!r}")
+            raise ParameterError(
+                f"LocalTracker: experiment must be a non-empty name; got {self.experiment!r}"
+            )
         self.folder = Path(self.folder).resolve()
         self.folder.mkdir(parents=True, exist_ok=True)
         artifacts = self.folder / "artifacts"
@@ -206,8 +209,9 @@ class LocalTracker:
         else:
             location = _local_path(existing.artifact_location)
             if not location.is_relative_to(self.folder):
-                raise ValueError(
-                    f"experiment {self.experiment!r} keeps its artifacts outside {self.folder}"
+                raise ParameterError(
+                    f"LocalTracker: experiment {self.experiment!r} keeps its artifacts outside "
+                    f"{self.folder}"
                 )
             self.experiment_id = existing.experiment_id
 
@@ -250,34 +254,39 @@ class LocalTracker:
 
         Raises
         ------
-        ValueError
-            If ``name`` or a version is empty, a metric is not a finite number, or an
-            artifact name is not a plain file name.
-        TypeError
-            If a parameter is not JSON-serialisable.
+        ParameterError
+            If ``name`` or a version is empty, a metric is not a finite number, an
+            artifact name is not a plain file name, or a parameter is not JSON-serialisable.
         """
         from mlflow.entities import Metric, Param, RunTag
 
+        owner = "log_run"
         if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"name must be a non-empty string; got {name!r}")
+            raise ParameterError(f"{owner}: name must be a non-empty string; got {name!r}")
         for label, version in (("data_version", data_version), ("code_version", code_version)):
             if not isinstance(version, str) or not version:
-                raise ValueError(f"{label} must be a non-empty fingerprint; got {version!r}")
+                raise ParameterError(
+                    f"{owner}: {label} must be a non-empty fingerprint; got {version!r}"
+                )
         exact = {str(k): _plain(v) for k, v in params.items()}
         try:
             params_json = json.dumps(exact, sort_keys=True, indent=1)
         except TypeError as exc:
-            raise TypeError(f"params must be JSON-serialisable: {exc}") from None
+            raise ParameterError(f"{owner}: params must be JSON-serialisable: {exc}") from None
         values = {}
         for key, value in metrics.items():
             number = float(_plain(value))
             if not np.isfinite(number):
-                raise ValueError(f"metric {key!r} must be a finite number; got {value!r}")
+                raise ParameterError(
+                    f"{owner}: metric {key!r} must be a finite number; got {value!r}"
+                )
             values[str(key)] = number
         files = {PARAMS_ARTIFACT: params_json, **dict(artifacts or {})}
         for file_name in files:
             if not file_name or Path(file_name).name != file_name:
-                raise ValueError(f"artifact names must be plain file names; got {file_name!r}")
+                raise ParameterError(
+                    f"{owner}: artifact names must be plain file names; got {file_name!r}"
+                )
 
         run = self.client.create_run(self.experiment_id, run_name=name)
         run_id = run.info.run_id
@@ -402,8 +411,7 @@ def reproduce(
     ...
     mlsys_kit.modeling.tracking.ReproductionError: the data differ from the run's: data version ...
     """
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    check_type("data", data, pd.DataFrame, owner="reproduce")
     data_version = fingerprint_frame(data, length=len(record.data_version) or 12)
     if data_version != record.data_version:
         raise ReproductionError(
@@ -438,7 +446,7 @@ def snapshot(*folders: str | Path, max_depth: int = 1) -> dict[str, tuple[int, i
 
     Raises
     ------
-    ValueError
+    ParameterError
         If ``max_depth`` is not an int ≥ 1.
 
     Examples
@@ -450,8 +458,7 @@ def snapshot(*folders: str | Path, max_depth: int = 1) -> dict[str, tuple[int, i
     >>> [Path(p).name for p in changed_paths(before, snapshot(folder))]
     ['mlruns']
     """
-    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
-        raise ValueError(f"max_depth must be an int ≥ 1; got {max_depth!r}")
+    max_depth = check_int("max_depth", max_depth, min=1, owner="snapshot")
     found: dict[str, tuple[int, int]] = {}
 
     def visit(path: Path, depth: int) -> None:
@@ -519,7 +526,7 @@ def budget_spent(search: Any, n_rows: int | None = None) -> int:
 
     Raises
     ------
-    ValueError
+    ParameterError
         If the search is not fitted, or ``n_rows`` is missing or not a positive int when
         needed.
 
@@ -534,16 +541,21 @@ def budget_spent(search: Any, n_rows: int | None = None) -> int:
     """
     results = getattr(search, "cv_results_", None)
     if results is None:
-        raise ValueError("search must be a fitted scikit-learn search (it has no cv_results_)")
+        raise ParameterError(
+            "budget_spent: search must be a fitted scikit-learn search (it has no cv_results_)"
+        )
     k = int(search.n_splits_)
     n_evaluations = len(results["params"])
     if "n_resources" in results:
         if getattr(search, "resource", "n_samples") != "n_samples":
-            raise ValueError("budget_spent counts rows: the halving resource must be n_samples")
+            raise ParameterError(
+                "budget_spent: counts rows, so the halving resource must be n_samples"
+            )
         rows = np.asarray(results["n_resources"], dtype=np.int64)
     else:
-        if isinstance(n_rows, bool) or not isinstance(n_rows, int | np.integer) or n_rows < 1:
-            raise ValueError(f"n_rows must be a positive int for this search; got {n_rows!r}")
+        if n_rows is None:
+            raise ParameterError("budget_spent: n_rows is needed for a grid or random search")
+        n_rows = check_int("n_rows", n_rows, min=1, owner="budget_spent")
         rows = np.full(n_evaluations, int(n_rows), dtype=np.int64)
     return int((rows * (k - 1)).sum())
 
@@ -574,7 +586,7 @@ def halving_n_candidates(n_full: int, *, n_rounds: int, factor: int = 3) -> int:
 
     Raises
     ------
-    ValueError
+    ParameterError
         If an argument is not an int in its range (``n_full`` ≥ 1, ``n_rounds`` ≥ 1,
         ``factor`` ≥ 2).
 
@@ -585,13 +597,9 @@ def halving_n_candidates(n_full: int, *, n_rounds: int, factor: int = 3) -> int:
     >>> halving_n_candidates(18, n_rounds=1)
     18
     """
-    for name, value, low in (
-        ("n_full", n_full, 1),
-        ("n_rounds", n_rounds, 1),
-        ("factor", factor, 2),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{name} must be an int ≥ {low}; got {value!r}")
+    n_full = check_int("n_full", n_full, min=1, owner="halving_n_candidates")
+    n_rounds = check_int("n_rounds", n_rounds, min=1, owner="halving_n_candidates")
+    factor = check_int("factor", factor, min=2, owner="halving_n_candidates")
     target = n_full * factor ** (n_rounds - 1)  # in units of the first round's rows
 
     def cost(n_first: int) -> int:

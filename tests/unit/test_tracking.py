@@ -29,6 +29,7 @@ from mlsys_kit.modeling.tracking import (
     search_trace,
     snapshot,
 )
+from mlsys_kit.params import ParameterError
 
 # --- the tracking store -------------------------------------------------------------------
 
@@ -117,13 +118,13 @@ def test_reopening_a_folder_reuses_the_experiment(tracker: LocalTracker) -> None
 def test_log_run_rejects_bad_input(tracker: LocalTracker, overrides, error, match) -> None:
     name = overrides.pop("name", "bad")
     before = len(tracker.runs())
-    with pytest.raises(error, match=match):
+    with pytest.raises(ParameterError, match=match):
         _log(tracker, name, **overrides)
     assert len(tracker.runs()) == before, "a rejected run is not half-recorded"
 
 
 def test_experiment_name_must_not_be_empty(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="experiment must be a non-empty name"):
+    with pytest.raises(ParameterError, match="experiment must be a non-empty name"):
         LocalTracker(tmp_path, experiment="")
 
 
@@ -225,7 +226,7 @@ def test_reproduce_checks_every_listed_piece_of_code() -> None:
 
 def test_reproduce_needs_a_dataframe() -> None:
     data = pd.DataFrame({"x": [1, 2, 3]})
-    with pytest.raises(TypeError, match="data must be a pandas DataFrame; got list"):
+    with pytest.raises(ParameterError, match="reproduce: data must be a DataFrame; got list"):
         reproduce(_record(data), train, [1, 2, 3])
 
 
@@ -256,7 +257,7 @@ def test_snapshot_respects_max_depth_and_lists_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("depth", [0, 1.5, True])
 def test_snapshot_rejects_bad_depth(tmp_path: Path, depth) -> None:
-    with pytest.raises(ValueError, match="max_depth must be an int ≥ 1"):
+    with pytest.raises(ParameterError, match="snapshot: max_depth"):
         snapshot(tmp_path, max_depth=depth)
 
 
@@ -306,11 +307,11 @@ def test_halving_sized_by_halving_n_candidates_spends_the_grid_budget(xy) -> Non
 
 def test_budget_spent_rejects_bad_input(xy) -> None:
     X, y = xy
-    with pytest.raises(ValueError, match="must be a fitted scikit-learn search"):
+    with pytest.raises(ParameterError, match="must be a fitted scikit-learn search"):
         budget_spent(GridSearchCV(DecisionTreeClassifier(), GRID))
     grid = GridSearchCV(DecisionTreeClassifier(), GRID, cv=2, refit=False).fit(X, y)
     for bad in (None, 0, 2.5):
-        with pytest.raises(ValueError, match="n_rows must be a positive int"):
+        with pytest.raises(ParameterError, match="budget_spent: n_rows"):
             budget_spent(grid, bad)
 
 
@@ -325,14 +326,14 @@ def test_halving_n_candidates(n_full, n_rounds, factor, expected) -> None:
 @pytest.mark.parametrize(
     ("arguments", "match"),
     [
-        ({"n_full": 0, "n_rounds": 2}, "n_full must be an int ≥ 1"),
-        ({"n_full": 5, "n_rounds": 0}, "n_rounds must be an int ≥ 1"),
-        ({"n_full": 5, "n_rounds": 2, "factor": 1}, "factor must be an int ≥ 2"),
-        ({"n_full": 5.0, "n_rounds": 2}, "n_full must be an int"),
+        ({"n_full": 0, "n_rounds": 2}, "n_full=0 is out of range: allowed n_full ≥ 1"),
+        ({"n_full": 5, "n_rounds": 0}, "n_rounds=0 is out of range: allowed n_rounds ≥ 1"),
+        ({"n_full": 5, "n_rounds": 2, "factor": 1}, "factor=1 is out of range: allowed factor ≥ 2"),
+        ({"n_full": 5.0, "n_rounds": 2}, "n_full must be an integer"),
     ],
 )
 def test_halving_n_candidates_rejects_bad_input(arguments, match) -> None:
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ParameterError, match=match):
         halving_n_candidates(**arguments)
 
 
