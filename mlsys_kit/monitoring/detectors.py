@@ -66,11 +66,19 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from mlsys_kit.params import ParameterError
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_choice,
+    check_float,
+    check_int,
+    make_rng,
+)
+from mlsys_kit.results import Report
 
 __all__ = [
     "CHANGES",
-    "KINDS",
+    "STREAM_KINDS",
     "RIVER_DETECTORS",
     "Detector",
     "DetectionScore",
@@ -88,7 +96,7 @@ __all__ = [
 ]
 
 #: The kinds of stream :func:`make_stream` and :func:`make_error_stream` generate.
-KINDS: tuple[str, ...] = ("abrupt", "gradual", "none")
+STREAM_KINDS: tuple[str, ...] = ("abrupt", "gradual", "none")
 
 #: What changes at a drift point of :func:`make_stream`.
 CHANGES: tuple[str, ...] = ("mean", "spread")
@@ -164,40 +172,16 @@ class Stream:
         >>> make_stream("abrupt", n_points=1_000, n_drifts=3).head(600).drift_points
         (250, 500)
         """
-        n = _check_int("n", n, 1)
+        n = check_int("n", n, min=1, owner="Stream.head")
         kept = tuple(d for d in self.drift_points if d < n)
         return Stream(self.values[:n], kept, self.kind, self.name, self.binary, self.concept[:n])
 
 
-def _check_kind(kind: object) -> str:
-    if kind not in KINDS:
-        allowed = ", ".join(repr(k) for k in KINDS)
-        raise ParameterError(f"kind={kind!r} is not allowed: choose one of {allowed}")
-    return str(kind)
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(f"{name} must be an integer; got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ParameterError(f"{name}={value!r} is out of range: allowed {name} ≥ {minimum:,}")
-    return int(value)
-
-
-def _check_real(name: str, value: object, *, low: float, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"{name} must be a number; got {value!r} ({type(value).__name__})")
-    if not (math.isfinite(value) and low <= value <= high):
-        bounds = f"{low:g} ≤ {name}" + (f" ≤ {high:g}" if math.isfinite(high) else "")
-        raise ParameterError(f"{name}={value!r} is out of range: allowed {bounds}")
-    return float(value)
-
-
-def _layout(kind: str, n_points: int, n_drifts: int, width: int) -> tuple[int, ...]:
+def _layout(kind: str, n_points: int, n_drifts: int, width: int, owner: str) -> tuple[int, ...]:
     """Evenly spaced drift points; checks that a gradual transition fits between them."""
-    n_points = _check_int("n_points", n_points, 100)
-    n_drifts = _check_int("n_drifts", n_drifts, 0)
-    width = _check_int("width", width, 1)
+    n_points = check_int("n_points", n_points, min=100, owner=owner)
+    n_drifts = check_int("n_drifts", n_drifts, min=0, owner=owner)
+    width = check_int("width", width, min=1, owner=owner)
     if kind == "none" or n_drifts == 0:
         return ()
     gap = n_points // (n_drifts + 1)
@@ -205,11 +189,17 @@ def _layout(kind: str, n_points: int, n_drifts: int, width: int) -> tuple[int, .
     if gap < needed:
         what = f"gradual transitions of width={width:,}" if kind == "gradual" else "a stream"
         raise ParameterError(
-            f"n_drifts={n_drifts} drift points in n_points={n_points:,} values are {gap:,} apart, "
+            f"{owner}: n_drifts={n_drifts} drift points in n_points={n_points:,} values are "
+            f"{gap:,} apart, "
             f"too close for {what} (at least {needed:,} needed): use fewer drifts, a longer "
             "stream or a narrower transition"
         )
     return tuple(gap * (k + 1) for k in range(n_drifts))
+
+
+def _seed_label(seed: Seed) -> str:
+    """How a stream's name shows its seed: ``"seed 3"``, or ``"a generator"``."""
+    return f"seed {seed}" if isinstance(seed, int | np.integer) else "a generator"
 
 
 def _concept_index(
@@ -234,7 +224,7 @@ def make_stream(
     shift: float = 0.5,
     change: str = "mean",
     width: int = 500,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> Stream:
     """A stream of Gaussian values whose distribution changes at known, evenly spaced points.
 
@@ -263,7 +253,7 @@ def make_stream(
     width : int, default 500
         Length of a gradual transition (≥ 1; ignored unless ``kind="gradual"``); at most half
         the gap between drift points.
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seed of the random generator (≥ 0).
 
     Returns
@@ -283,16 +273,12 @@ def make_stream(
     >>> round(float(s.values[:500].mean())), round(float(s.values[500:].mean()))
     (0, 3)
     """
-    kind = _check_kind(kind)
-    shift = _check_real("shift", shift, low=0, high=10)
-    if shift == 0:
-        raise ParameterError("shift=0 is out of range: allowed 0 < shift ≤ 10")
-    seed = _check_int("seed", seed, 0)
-    if change not in CHANGES:
-        allowed = ", ".join(repr(c) for c in CHANGES)
-        raise ParameterError(f"change={change!r} is not allowed: choose one of {allowed}")
-    drift_points = _layout(kind, n_points, n_drifts, width)
-    rng = np.random.default_rng(seed)
+    owner = "make_stream"
+    kind = check_choice("kind", kind, STREAM_KINDS, owner=owner)
+    shift = check_float("shift", shift, min=0, max=10, open_min=True, owner=owner)
+    check_choice("change", change, CHANGES, owner=owner)
+    rng = make_rng(seed, owner=owner)
+    drift_points = _layout(kind, n_points, n_drifts, width, owner)
     moved = (_concept_index(kind, n_points, drift_points, width, rng) % 2).astype(float)
     noise = rng.standard_normal(n_points)
     if change == "mean":
@@ -301,7 +287,9 @@ def make_stream(
     else:
         concept = 1 + shift * moved
         values = concept * noise
-    name = f"{kind}/seed {seed}" if change == "mean" else f"{kind} spread/seed {seed}"
+    name = (
+        f"{kind}/{_seed_label(seed)}" if change == "mean" else f"{kind} spread/{_seed_label(seed)}"
+    )
     return Stream(values, drift_points, kind, name, False, concept)
 
 
@@ -313,7 +301,7 @@ def make_error_stream(
     base_rate: float = 0.1,
     shift: float = 0.05,
     width: int = 500,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> Stream:
     """A model's errors (1 = wrong, 0 = right) whose rate rises at known drift points.
 
@@ -336,7 +324,7 @@ def make_error_stream(
         ``base_rate + n_drifts * shift`` must stay below 1.
     width : int, default 500
         Length of a gradual transition.
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seed of the random generator (≥ 0).
 
     Returns
@@ -357,25 +345,23 @@ def make_error_stream(
     >>> sorted(set(s.values.tolist()))
     [0.0, 1.0]
     """
-    kind = _check_kind(kind)
-    base_rate = _check_real("base_rate", base_rate, low=0, high=1)
-    shift = _check_real("shift", shift, low=0, high=1)
-    seed = _check_int("seed", seed, 0)
-    if not 0 < base_rate < 1 or shift == 0:
-        raise ParameterError(
-            f"base_rate={base_rate!r}, shift={shift!r}: allowed 0 < base_rate < 1 and shift > 0"
-        )
-    drift_points = _layout(kind, n_points, n_drifts, width)
+    owner = "make_error_stream"
+    kind = check_choice("kind", kind, STREAM_KINDS, owner=owner)
+    base_rate = check_float(
+        "base_rate", base_rate, min=0, max=1, open_min=True, open_max=True, owner=owner
+    )
+    shift = check_float("shift", shift, min=0, max=1, open_min=True, owner=owner)
+    rng = make_rng(seed, owner=owner)
+    drift_points = _layout(kind, n_points, n_drifts, width, owner)
     last = base_rate + len(drift_points) * shift
     if last >= 1:
         raise ParameterError(
-            f"the error rate would reach base_rate + n_drifts * shift = {last:g}: it must stay "
-            "below 1; use a smaller shift or fewer drifts"
+            f"{owner}: the error rate would reach base_rate + n_drifts * shift = {last:g}: it "
+            "must stay below 1; use a smaller shift or fewer drifts"
         )
-    rng = np.random.default_rng(seed)
     rate = base_rate + shift * _concept_index(kind, n_points, drift_points, width, rng)
     values = (rng.random(n_points) < rate).astype(float)
-    return Stream(values, drift_points, kind, f"{kind} errors/seed {seed}", True, rate)
+    return Stream(values, drift_points, kind, f"{kind} errors/{_seed_label(seed)}", True, rate)
 
 
 #: The marketplace stream's timeline, in days: training period, stream, and drift start.
@@ -436,15 +422,13 @@ def marketplace_error_stream(
 
     from mlsys_kit.sim import Drift, risk_features, simulate
 
-    n_points = _check_int("n_points", n_points, 1_000)
-    magnitude = _check_real("magnitude", magnitude, low=0, high=10)
-    flag_share = _check_real("flag_share", flag_share, low=0, high=0.5)
-    seed = _check_int("seed", seed, 0)
-    if magnitude == 0 or not 0 < flag_share < 0.5:
-        raise ParameterError(
-            f"magnitude={magnitude!r}, flag_share={flag_share!r}: allowed magnitude > 0 and "
-            "0 < flag_share < 0.5"
-        )
+    owner = "marketplace_error_stream"
+    n_points = check_int("n_points", n_points, min=1_000, owner=owner)
+    magnitude = check_float("magnitude", magnitude, min=0, max=10, open_min=True, owner=owner)
+    flag_share = check_float(
+        "flag_share", flag_share, min=0, max=0.5, open_min=True, open_max=True, owner=owner
+    )
+    seed = check_int("seed", seed, min=0, owner=owner)
     train_end, (start, end), drift_day = (
         MARKETPLACE_DAYS["train"][1],
         MARKETPLACE_DAYS["stream"],
@@ -458,7 +442,7 @@ def marketplace_error_stream(
         drifts=[Drift(drift, start_day=drift_day, magnitude=magnitude)],
     )
     tx = market.transactions
-    day = ((tx["timestamp"] - market.start).dt.total_seconds() / 86_400).to_numpy()
+    day = market.day(tx["timestamp"]).to_numpy()
     features = risk_features(tx).to_numpy()
     fraud = tx["is_fraud"].to_numpy(dtype=bool)
     train = day < train_end
@@ -532,8 +516,7 @@ def river_detector(name: str, **params: Any) -> DetectorFactory:
     44
     """
     if name not in RIVER_DETECTORS:
-        allowed = ", ".join(repr(k) for k in RIVER_DETECTORS)
-        raise ParameterError(f"river detector {name!r} is not supported: choose one of {allowed}")
+        check_choice("name", name, RIVER_DETECTORS, owner="river_detector")
     module, cls_name, binary = RIVER_DETECTORS[name]
     cls = getattr(importlib.import_module(module), cls_name)
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
@@ -591,11 +574,11 @@ class WindowTestDetector:
     def __init__(
         self, window: int = 500, step: int = 100, alpha: float = 0.001, binary: bool = False
     ) -> None:
-        self.window = _check_int("window", window, 10)
-        self.step = _check_int("step", step, 1)
-        self.alpha = _check_real("alpha", alpha, low=0, high=1)
-        if not 0 < self.alpha < 1:
-            raise ParameterError(f"alpha={alpha!r} is out of range: allowed 0 < alpha < 1")
+        self.window = check_int("window", window, min=10, owner="WindowTestDetector")
+        self.step = check_int("step", step, min=1, owner="WindowTestDetector")
+        self.alpha = check_float(
+            "alpha", alpha, min=0, max=1, open_min=True, open_max=True, owner="WindowTestDetector"
+        )
         self.binary = bool(binary)
         self.reference: list[float] = []
         self.latest: deque[float] = deque(maxlen=self.window)
@@ -660,7 +643,7 @@ def detect(detector: Detector, values: Iterable[float]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class DetectionScore:
+class DetectionScore(Report):
     """How a detector's alarms on one stream match its drift points (see the module docstring).
 
     Attributes
@@ -697,6 +680,29 @@ class DetectionScore:
     def mean_delay(self) -> float:
         """Mean delay of the detected drifts (NaN when none was detected)."""
         return float(np.mean(self.delays)) if self.delays else math.nan
+
+    def to_frame(self) -> pd.DataFrame:
+        """The score as a one-row table (the columns of :func:`evaluate`'s rows).
+
+        Examples
+        --------
+        >>> score_alarms([1030], [1000], 2000, tolerance=500).to_frame()[["detected", "mean_delay"]]
+           detected  mean_delay
+        0         1        30.0
+        """
+        return pd.DataFrame(
+            {
+                "drifts": [self.n_drifts],
+                "detected": [self.detected],
+                "missed": [self.missed],
+                "false_alarms": [self.false_alarms],
+                "repeat_alarms": [self.repeat_alarms],
+                "false_alarms_per_10k": [self.false_alarms_per_10k],
+                "mean_delay": [self.mean_delay],
+                "n_points": [self.n_points],
+                "clean_points": [self.clean_points],
+            }
+        )
 
 
 def score_alarms(
@@ -737,8 +743,8 @@ def score_alarms(
     >>> round(s.false_alarms_per_10k, 1)
     15.0
     """
-    n_points = _check_int("n_points", n_points, 1)
-    tolerance = _check_int("tolerance", tolerance, 1)
+    n_points = check_int("n_points", n_points, min=1, owner="score_alarms")
+    tolerance = check_int("tolerance", tolerance, min=1, owner="score_alarms")
     drifts = [int(d) for d in drift_points]
     if any(not 0 <= d < n_points for d in drifts) or (np.diff(drifts) <= 0).any():
         raise ParameterError(f"drift_points must increase within [0, {n_points}); got {drifts}")

@@ -65,7 +65,7 @@ import pandas as pd
 
 __all__ = [
     "CHECKS",
-    "KINDS",
+    "COLUMN_KINDS",
     "REPORT_COLUMNS",
     "Expectation",
     "Schema",
@@ -77,7 +77,7 @@ __all__ = [
 
 Kind = Literal["numeric", "category", "boolean", "datetime"]
 #: The kinds of column an :class:`Expectation` can declare.
-KINDS: tuple[str, ...] = ("numeric", "category", "boolean", "datetime")
+COLUMN_KINDS: tuple[str, ...] = ("numeric", "category", "boolean", "datetime")
 #: The checks, in the order the report lists them for one column.
 CHECKS: tuple[str, ...] = ("missing", "type", "missing_rate", "range", "category", "unexpected")
 #: The columns of :meth:`ValidationReport.to_frame`.
@@ -144,8 +144,8 @@ max_missing=0.0, tolerance=0.01, required=True)
         where = f"Expectation({self.column!r})"
         if not isinstance(self.column, str) or not self.column:
             raise ValueError(f"Expectation: column must be a non-empty str; got {self.column!r}")
-        if self.kind not in KINDS:
-            allowed = ", ".join(map(repr, KINDS))
+        if self.kind not in COLUMN_KINDS:
+            allowed = ", ".join(map(repr, COLUMN_KINDS))
             raise ValueError(f"{where}: kind={self.kind!r} is unknown: choose one of {allowed}")
         for name in ("min", "max"):
             value = getattr(self, name)

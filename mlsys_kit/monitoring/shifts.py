@@ -15,20 +15,25 @@ A deployed model can be watched through three kinds of quantity, available at di
 :func:`monitor_periods` computes all of them period by period, and the day each period's labels
 are complete. Covariate, label and concept shift each move a different subset of them.
 
-:func:`importance_weights` corrects a covariate shift (P(x) changes, P(y | x) does not) before
+:func:`covariate_shift_weights` corrects a covariate shift (P(x) changes, P(y | x) does not) before
 any label of the new data arrives: a *domain classifier* learns to tell source (training) rows
 from target (new, unlabelled) rows, and its odds give the density ratio
 ``w(x) = p_target(x) / p_source(x)`` (Bickel, Brückner and Scheffer, 2007; Sugiyama et al.,
 2007, cited by the book). Training on the source rows with these weights fits the model where
-the target data lie.
+the target data lie. (Not to be confused with
+:func:`mlsys_kit.training_data.sampling.importance_weights`, the weights of a sample drawn
+from a *known* proposal distribution: here the density ratio is *estimated*.) The effective
+sample size after weighting is :func:`mlsys_kit.stats.effective_sample_size` (Kish).
 
 What is hand-written, and why: the classifier, the cross-fitting and the weighted fits are
 scikit-learn's. The odds-to-weights step and the clipping are three lines of arithmetic that no
 maintained library exposes on its own (the libraries that do, such as ``adapt``, wrap them in
 their own estimator classes). PSI is a two-line formula that neither scipy nor scikit-learn
-ships; :mod:`mlsys_kit.monitoring.drift` has a full per-feature drift report with tests and
-corrections, while this module keeps only the one number per feature and period that the
-"which quantity moves" comparison needs.
+ships; numeric features are binned at the reference's quantiles exactly as
+:func:`mlsys_kit.monitoring.drift.detect_drift` bins them (:mod:`mlsys_kit.stats`), so that the
+same data give the same PSI here and there. :mod:`mlsys_kit.monitoring.drift` has a full
+per-feature drift report with tests and corrections, while this module keeps only the one
+number per feature and period that the "which quantity moves" comparison needs.
 
 Examples
 --------
@@ -36,7 +41,7 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> source = rng.normal(0, 1, size=(2_000, 1))
 >>> target = rng.normal(1, 1, size=(2_000, 1))
->>> iw = importance_weights(source, target, seed=0)
+>>> iw = covariate_shift_weights(source, target, seed=0)
 >>> bool(iw.weights[source[:, 0] > 1].mean() > iw.weights[source[:, 0] < 0].mean())
 True
 """
@@ -45,19 +50,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlsys_kit.monitoring.drift import psi as psi_of_counts
+from mlsys_kit.monitoring.drift import _binned_counts, psi_from_counts
+from mlsys_kit.params import (
+    ParameterError,
+    Seed,
+    check_array,
+    check_float,
+    check_int,
+    check_same_length,
+    check_type,
+    make_rng,
+)
+from mlsys_kit.stats import effective_sample_size
 
 __all__ = [
     "ImportanceWeights",
-    "effective_sample_size",
+    "covariate_shift_weights",
     "feature_shift",
-    "importance_weights",
     "monitor_periods",
     "psi",
 ]
@@ -68,15 +82,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 
 
-def _as_values(values: Any, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {array.shape}")
-    if len(array) == 0:
-        raise ValueError(f"{name} is empty: PSI needs at least one value on each side")
-    return array
-
-
 def psi(reference: Any, current: Any, *, bins: int = 10) -> float:
     """Population stability index of one feature: how far ``current`` moved from ``reference``.
 
@@ -84,9 +89,12 @@ def psi(reference: Any, current: Any, *, bins: int = 10) -> float:
     samples in each bin. Numeric values are binned at the reference's quantiles (``bins`` bins,
     fewer when quantiles coincide); a feature with at most ``bins`` distinct reference values
     (a flag, a category, a small count) is compared value by value, with one extra bin for
-    values the reference never had. The index itself is
-    :func:`mlsys_kit.monitoring.drift.psi` of the
-    bin counts (which smooths empty bins). The usual
+    values the reference never had. The quantile bins are those of
+    :func:`mlsys_kit.monitoring.drift.detect_drift` (:func:`mlsys_kit.stats.quantile_edges`,
+    estimated on at most 20,000 evenly spaced reference values), so both give the same PSI
+    on the same data; the index itself is
+    :func:`mlsys_kit.monitoring.drift.psi_from_counts` of the bin counts (which smooths
+    empty bins). The usual
     reading: below 0.1 stable, 0.1 to 0.25 investigate, above 0.25 a major shift.
 
     Parameters
@@ -103,7 +111,7 @@ def psi(reference: Any, current: Any, *, bins: int = 10) -> float:
 
     Raises
     ------
-    ValueError
+    ParameterError
         On empty or multi-dimensional input, missing values, or ``bins < 2``.
 
     Examples
@@ -116,29 +124,22 @@ def psi(reference: Any, current: Any, *, bins: int = 10) -> float:
     >>> round(psi([True] * 250 + [False] * 750, [True] * 500 + [False] * 500), 2)
     0.27
     """
-    if isinstance(bins, bool) or not isinstance(bins, Integral) or bins < 2:
-        raise ValueError(f"bins must be an int >= 2; got {bins!r}")
-    ref = _as_values(reference, "reference")
-    cur = _as_values(current, "current")
+    bins = check_int("bins", bins, min=2, owner="psi")
+    ref = check_array("reference", reference, ndim=1, min_length=1, owner="psi")
+    cur = check_array("current", current, ndim=1, min_length=1, owner="psi")
     if pd.isna(ref).any() or pd.isna(cur).any():
-        raise ValueError("reference and current must not contain missing values")
+        raise ParameterError("psi: reference and current must not contain missing values")
     numeric = ref.dtype.kind in "iuf" and cur.dtype.kind in "iufb"
     distinct = pd.unique(ref)
     if numeric and len(distinct) > bins:
-        inner = np.unique(np.quantile(ref.astype(float), np.linspace(0, 1, bins + 1)[1:-1]))
-        ref_counts = np.bincount(
-            np.searchsorted(inner, ref, side="right"), minlength=len(inner) + 1
-        )
-        cur_counts = np.bincount(
-            np.searchsorted(inner, cur, side="right"), minlength=len(inner) + 1
-        )
+        ref_counts, cur_counts = _binned_counts(ref.astype(float), cur.astype(float), bins)
     else:
         other = len(distinct)  # one more bin for values the reference never had
         ref_codes = pd.Index(distinct).get_indexer(ref)
         cur_codes = pd.Index(distinct).get_indexer(cur)  # -1: a value the reference never had
         ref_counts = np.bincount(ref_codes, minlength=other + 1)
         cur_counts = np.bincount(np.where(cur_codes < 0, other, cur_codes), minlength=other + 1)
-    return psi_of_counts(ref_counts, cur_counts)
+    return psi_from_counts(ref_counts, cur_counts)
 
 
 def feature_shift(reference: pd.DataFrame, current: pd.DataFrame, *, bins: int = 10) -> pd.Series:
@@ -158,10 +159,9 @@ def feature_shift(reference: pd.DataFrame, current: pd.DataFrame, *, bins: int =
 
     Raises
     ------
-    TypeError
-        If either argument is not a DataFrame.
-    ValueError
-        If the columns differ, or a column fails :func:`psi`'s checks.
+    ParameterError
+        If either argument is not a DataFrame, the columns differ, or a column fails
+        :func:`psi`'s checks.
 
     Examples
     --------
@@ -172,13 +172,12 @@ def feature_shift(reference: pd.DataFrame, current: pd.DataFrame, *, bins: int =
     >>> shift.idxmax(), bool(shift["b"] < 0.01)
     ('a', True)
     """
-    for side, frame in (("reference", reference), ("current", current)):
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"{side} must be a pandas DataFrame; got {type(frame).__name__}")
+    check_type("reference", reference, pd.DataFrame, owner="feature_shift")
+    check_type("current", current, pd.DataFrame, owner="feature_shift")
     if set(reference.columns) != set(current.columns):
-        raise ValueError(
-            f"reference and current must have the same columns; got {list(reference.columns)} "
-            f"and {list(current.columns)}"
+        raise ParameterError(
+            f"feature_shift: reference and current must have the same columns; got "
+            f"{list(reference.columns)} and {list(current.columns)}"
         )
     values = {}
     for column in reference.columns:
@@ -186,8 +185,8 @@ def feature_shift(reference: pd.DataFrame, current: pd.DataFrame, *, bins: int =
             values[column] = psi(
                 reference[column].to_numpy(), current[column].to_numpy(), bins=bins
             )
-        except ValueError as error:
-            raise ValueError(f"column {column!r}: {error}") from None
+        except ParameterError as error:
+            raise ParameterError(f"feature_shift: column {column!r}: {error}") from None
     return pd.Series(values, name="psi", dtype=float)
 
 
@@ -241,10 +240,9 @@ def monitor_periods(
 
     Raises
     ------
-    TypeError
-        If ``X`` or ``reference_X`` is not a DataFrame.
-    ValueError
-        If the lengths of ``X``, ``scores``, ``labels``, ``periods`` (and ``labels_known``)
+    ParameterError
+        If ``X`` or ``reference_X`` is not a DataFrame, if the lengths of ``X``,
+        ``scores``, ``labels``, ``periods`` (and ``labels_known``)
         differ, if scores are outside [0, 1], or labels are not binary.
 
     Examples
@@ -263,26 +261,23 @@ def monitor_periods(
     """
     from sklearn.metrics import roc_auc_score
 
-    for side, frame in (("X", X), ("reference_X", reference_X)):
-        if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"{side} must be a pandas DataFrame; got {type(frame).__name__}")
-    n = len(X)
+    owner = "monitor_periods"
+    check_type("X", X, pd.DataFrame, owner=owner)
+    check_type("reference_X", reference_X, pd.DataFrame, owner=owner)
+    check_int("bins", bins, min=2, owner=owner)
     columns = {"scores": scores, "labels": labels, "periods": periods}
     if labels_known is not None:
         columns["labels_known"] = labels_known
-    arrays = {name: np.asarray(value) for name, value in columns.items()}
-    for name, array in arrays.items():
-        if array.ndim != 1 or len(array) != n:
-            raise ValueError(
-                f"{name} must be one-dimensional with one value per row of X ({n}); "
-                f"got shape {array.shape}"
-            )
-    score = arrays["scores"].astype(float)
+    arrays = {
+        name: check_array(name, value, ndim=1, owner=owner) for name, value in columns.items()
+    }
+    check_same_length(X=X, **arrays, owner=owner)
+    score = check_array("scores", arrays["scores"], dtype=float, owner=owner)
     if not np.all((score >= 0) & (score <= 1)):
-        raise ValueError("scores must be probabilities in [0, 1]")
+        raise ParameterError(f"{owner}: scores must be probabilities in [0, 1]")
     label = arrays["labels"]
     if not np.isin(label, [0, 1]).all():
-        raise ValueError("labels must be binary: booleans or 0/1")
+        raise ParameterError(f"{owner}: labels must be binary: booleans or 0/1")
     label = label.astype(bool)
 
     rows = []
@@ -325,7 +320,8 @@ class ImportanceWeights:
         Out-of-fold AUC of the domain classifier telling target from source rows: 0.5 when
         the inputs did not shift, near 1 when the two barely overlap (and weighting cannot help).
     effective_sample_size : float
-        Kish's effective number of source rows after weighting, ``(sum w)^2 / sum w^2``.
+        Kish's effective number of source rows after weighting, ``(sum w)^2 / sum w^2``
+        (:func:`mlsys_kit.stats.effective_sample_size`).
     n_clipped : int
         Source rows whose weight was capped at ``clip``.
     """
@@ -343,32 +339,31 @@ class ImportanceWeights:
         )
 
 
-def _numeric_matrix(data: Any, name: str) -> np.ndarray:
+def _numeric_matrix(data: Any, name: str, owner: str) -> np.ndarray:
     if isinstance(data, pd.DataFrame):
         kinds = {column: data[column].dtype.kind for column in data.columns}
         bad = [column for column, kind in kinds.items() if kind not in "biuf"]
         if bad:
-            raise ValueError(
-                f"{name} must hold numbers or booleans only (encode categories first); "
-                f"non-numeric columns: {bad}"
+            raise ParameterError(
+                f"{owner}: {name} must hold numbers or booleans only (encode categories "
+                f"first); non-numeric columns: {bad}"
             )
-    matrix = np.asarray(data, dtype=float) if not isinstance(data, str) else None
-    if matrix is None or matrix.ndim != 2:
-        shape = None if matrix is None else matrix.shape
-        raise ValueError(f"{name} must be a 2-D table (rows x features); got shape {shape}")
+    if isinstance(data, str):
+        raise ParameterError(f"{owner}: {name} must be a 2-D table (rows x features); got str")
+    matrix = check_array(name, data, ndim=2, dtype=float, owner=owner)
     if not np.isfinite(matrix).all():
-        raise ValueError(f"{name} contains missing or infinite values")
+        raise ParameterError(f"{owner}: {name} contains missing or infinite values")
     return matrix
 
 
-def importance_weights(
+def covariate_shift_weights(
     source_X: Any,
     target_X: Any,
     *,
     classifier: Any = None,
     clip: float | None = 20.0,
     cv: int = 5,
-    seed: int = 0,
+    seed: Seed = 0,
 ) -> ImportanceWeights:
     """Importance weights ``p_target(x) / p_source(x)`` for the source rows, by a domain classifier.
 
@@ -399,7 +394,7 @@ def importance_weights(
         Largest weight, in multiples of the mean weight (> 1); ``None`` keeps the raw ratios.
     cv : int, default 5
         Folds of the cross-fitting (>= 2).
-    seed : int, default 0
+    seed : int or numpy.random.Generator, default 0
         Seeds the fold assignment (and nothing else: seed your classifier yourself).
 
     Returns
@@ -410,19 +405,18 @@ def importance_weights(
 
     Raises
     ------
-    ValueError
+    ParameterError
         If an input is not a 2-D table of finite numbers, the two have a different number of
-        features (or different column names), a side has fewer than ``2 * cv`` rows, or
-        ``clip``, ``cv`` or ``seed`` is out of range.
-    TypeError
-        If ``classifier`` has no ``predict_proba``.
+        features (or different column names), a side has fewer than ``2 * cv`` rows,
+        ``clip``, ``cv`` or ``seed`` is out of range, or ``classifier`` has no
+        ``predict_proba``.
 
     Examples
     --------
     >>> rng = np.random.default_rng(1)
     >>> source = rng.normal(0, 1, size=(3_000, 2))
     >>> target = rng.normal([0.5, 0], 1, size=(3_000, 2))
-    >>> iw = importance_weights(source, target, seed=1)
+    >>> iw = covariate_shift_weights(source, target, seed=1)
     >>> round(float(iw.weights.mean()), 6), bool(0.55 < iw.domain_auc < 0.7)
     (1.0, True)
     >>> # the true ratio is exp(0.5 x0 - 0.125): rows far right of the source weigh most
@@ -436,45 +430,43 @@ def importance_weights(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if isinstance(cv, bool) or not isinstance(cv, Integral) or cv < 2:
-        raise ValueError(f"cv must be an int >= 2 (folds of the cross-fitting); got {cv!r}")
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0; got {seed!r}")
-    if clip is not None and (
-        isinstance(clip, bool) or not isinstance(clip, Real) or not clip > 1 or math.isinf(clip)
-    ):
-        raise ValueError(
-            f"clip must be a finite number > 1 (times the mean weight) or None; got {clip!r}"
-        )
+    owner = "covariate_shift_weights"
+    cv = check_int("cv", cv, min=2, owner=owner)
+    rng = make_rng(seed, owner=owner)
+    # scikit-learn takes an int: an integer seed as it is (reproducible), else one drawn.
+    fold_seed = int(seed) if isinstance(seed, int) else int(rng.integers(2**31))
+    if clip is not None:
+        clip = check_float("clip", clip, min=1, open_min=True, owner=owner)
     both_frames = isinstance(source_X, pd.DataFrame) and isinstance(target_X, pd.DataFrame)
     if both_frames and list(source_X.columns) != list(target_X.columns):
-        raise ValueError(
-            f"source_X and target_X must have the same columns in the same order; got "
-            f"{list(source_X.columns)} and {list(target_X.columns)}"
+        raise ParameterError(
+            f"{owner}: source_X and target_X must have the same columns in the same order; "
+            f"got {list(source_X.columns)} and {list(target_X.columns)}"
         )
-    source = _numeric_matrix(source_X, "source_X")
-    target = _numeric_matrix(target_X, "target_X")
+    source = _numeric_matrix(source_X, "source_X", owner)
+    target = _numeric_matrix(target_X, "target_X", owner)
     if source.shape[1] != target.shape[1]:
-        raise ValueError(
-            f"source_X and target_X must have the same number of features; got "
+        raise ParameterError(
+            f"{owner}: source_X and target_X must have the same number of features; got "
             f"{source.shape[1]} and {target.shape[1]}"
         )
     for name, matrix in (("source_X", source), ("target_X", target)):
         if len(matrix) < 2 * cv:
-            raise ValueError(
-                f"{name} has {len(matrix)} rows: need at least {2 * cv} for {cv}-fold cross-fitting"
+            raise ParameterError(
+                f"{owner}: {name} has {len(matrix)} rows: need at least {2 * cv} for "
+                f"{cv}-fold cross-fitting"
             )
     if classifier is None:
         classifier = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     if not hasattr(classifier, "predict_proba"):
-        raise TypeError(
-            f"classifier must have predict_proba (its odds are the weights); "
+        raise ParameterError(
+            f"{owner}: classifier must have predict_proba (its odds are the weights); "
             f"got {type(classifier).__name__}"
         )
 
     X = np.vstack([source, target])
     domain = np.r_[np.zeros(len(source), dtype=int), np.ones(len(target), dtype=int)]
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=fold_seed)
     p = cross_val_predict(clone(classifier), X, domain, cv=folds, method="predict_proba")[:, 1]
     domain_auc = float(roc_auc_score(domain, p))
     p_source = np.clip(p[: len(source)], 1e-12, 1 - 1e-12)
@@ -491,39 +483,3 @@ def importance_weights(
         effective_sample_size=effective_sample_size(weights),
         n_clipped=n_clipped,
     )
-
-
-def effective_sample_size(weights: Any) -> float:
-    """Kish's effective sample size of weighted rows: ``(sum w)^2 / sum w^2``.
-
-    Equal weights give the number of rows; uneven weights fewer: a weighted estimate is about
-    as noisy as an unweighted one on this many rows.
-
-    Parameters
-    ----------
-    weights : array-like
-        Non-negative weights, not all zero.
-
-    Returns
-    -------
-    float
-        Between 1 and ``len(weights)``.
-
-    Raises
-    ------
-    ValueError
-        On empty, negative, non-finite or all-zero weights.
-
-    Examples
-    --------
-    >>> effective_sample_size([1, 1, 1, 1])
-    4.0
-    >>> effective_sample_size([4, 0, 0, 0])
-    1.0
-    """
-    w = np.asarray(weights, dtype=float)
-    if w.ndim != 1 or len(w) == 0:
-        raise ValueError(f"weights must be a non-empty 1-D array; got shape {w.shape}")
-    if not np.isfinite(w).all() or (w < 0).any() or w.sum() == 0:
-        raise ValueError("weights must be finite, non-negative and not all zero")
-    return float(w.sum() ** 2 / (w**2).sum())

@@ -10,8 +10,8 @@ import pytest
 
 from mlsys_kit.monitoring.detectors import (
     CHANGES,
-    KINDS,
     RIVER_DETECTORS,
+    STREAM_KINDS,
     DetectionScore,
     Detector,
     Stream,
@@ -31,7 +31,7 @@ from mlsys_kit.params import ParameterError
 # ---------------------------------------------------------------------------------- streams
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", STREAM_KINDS)
 @pytest.mark.parametrize("change", CHANGES)
 def test_make_stream_layout_and_determinism(kind, change):
     a = make_stream(kind, n_points=5_000, n_drifts=4, change=change, seed=7)
@@ -92,8 +92,14 @@ def test_head_keeps_the_drift_points_inside():
         ({"kind": "abrupt", "change": "variance"}, "change='variance' is not allowed"),
         ({"kind": "abrupt", "n_points": 50}, "n_points=50 is out of range"),
         ({"kind": "abrupt", "n_points": 1e4}, "n_points must be an integer"),
-        ({"kind": "abrupt", "shift": 0}, "shift=0 is out of range"),
-        ({"kind": "abrupt", "shift": float("nan")}, "shift=nan is out of range"),
+        (
+            {"kind": "abrupt", "shift": 0},
+            "make_stream: shift=0.0 is out of range: allowed 0 < shift ≤ 10",
+        ),
+        (
+            {"kind": "abrupt", "shift": float("nan")},
+            "make_stream: shift must be a finite number; got nan",
+        ),
         ({"kind": "abrupt", "shift": "1"}, "shift must be a number"),
         ({"kind": "abrupt", "seed": -1}, "seed=-1 is out of range"),
         ({"kind": "abrupt", "n_drifts": -1}, "n_drifts=-1 is out of range"),
@@ -111,7 +117,7 @@ def test_make_stream_rejects_bad_input(kwargs, message):
     [
         ({"base_rate": 0.0}, "allowed 0 < base_rate < 1"),
         ({"base_rate": 1.5}, "base_rate=1.5 is out of range"),
-        ({"shift": 0.0}, "shift > 0"),
+        ({"shift": 0.0}, "make_error_stream: shift=0.0 is out of range: allowed 0 < shift ≤ 1"),
         ({"base_rate": 0.5, "shift": 0.2, "n_drifts": 4}, "must stay below 1"),
         ({"kind": "steps"}, "kind='steps' is not allowed"),
     ],
@@ -136,8 +142,11 @@ def test_marketplace_error_stream_has_one_drift_that_costs_accuracy():
     ("kwargs", "message"),
     [
         ({"n_points": 500}, "n_points=500 is out of range"),
-        ({"drift": "seasonal"}, "Drift.kind must be one of"),
-        ({"magnitude": 0.0}, "allowed magnitude > 0"),
+        ({"drift": "seasonal"}, "kind='seasonal' is not allowed: choose one of"),
+        (
+            {"magnitude": 0.0},
+            "marketplace_error_stream: magnitude=0.0 is out of range: allowed 0 < magnitude",
+        ),
         ({"flag_share": 0.5}, "0 < flag_share < 0.5"),
         ({"seed": -2}, "seed=-2 is out of range"),
     ],
@@ -182,7 +191,7 @@ def test_kswin_is_seeded_so_runs_repeat():
 @pytest.mark.parametrize(
     ("name", "params", "message"),
     [
-        ("HDDM", {}, "river detector 'HDDM' is not supported: choose one of 'ADWIN'"),
+        ("HDDM", {}, "river_detector: name='HDDM' is not allowed: choose one of 'ADWIN'"),
         ("ADWIN", {"threshold": 3}, "ADWIN has no parameter 'threshold': its parameters are"),
         ("PageHinkley", {"mode": "sideways"}, "Invalid 'mode'"),
         ("KSWIN", {"alpha": 2.0}, "Alpha must be between 0 and 1"),
@@ -363,3 +372,25 @@ def test_summary_is_a_dataframe_indexed_by_detector():
     out = summarize(table)
     assert isinstance(out, pd.DataFrame) and out.index.name == "detector"
     assert {"false_alarms_per_10k", "mean_delay", "us_per_point"} <= set(out.columns)
+
+
+def test_detection_score_to_frame_is_one_row_of_the_score():
+    score = score_alarms([150, 1030, 1100, 1700, 2600], [1000, 2000], 3000, tolerance=500)
+    frame = score.to_frame()
+    assert len(frame) == 1
+    row = frame.iloc[0]
+    assert (row["detected"], row["missed"], row["false_alarms"]) == (1, 1, 3)
+    assert row["mean_delay"] == score.mean_delay == 30
+    assert row["false_alarms_per_10k"] == pytest.approx(15.0)
+    assert score._repr_html_() == frame._repr_html_()
+
+
+def test_streams_take_a_generator_as_seed():
+    import numpy as np
+
+    first = make_stream("abrupt", n_points=1_000, n_drifts=1, seed=np.random.default_rng(4))
+    again = make_stream("abrupt", n_points=1_000, n_drifts=1, seed=np.random.default_rng(4))
+    np.testing.assert_array_equal(first.values, again.values)
+    np.testing.assert_array_equal(
+        make_stream("abrupt", n_points=1_000, n_drifts=1, seed=4).values, first.values
+    )

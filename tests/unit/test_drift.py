@@ -19,7 +19,7 @@ from mlsys_kit.monitoring.drift import (
     DriftReport,
     correction_thresholds,
     detect_drift,
-    psi,
+    psi_from_counts,
 )
 from mlsys_kit.monitoring.drift_tests import MAX_MMD_ROWS, domain_classifier_test, mmd_test
 
@@ -91,10 +91,10 @@ def test_js_agrees_with_scipy(rng) -> None:
 def test_psi_formula_symmetry_and_empty_bins() -> None:
     p, q = np.array([30.0, 50.0, 20.0]), np.array([20.0, 40.0, 40.0])
     sp, sq = (p + 0.5) / (p.sum() + 1.5), (q + 0.5) / (q.sum() + 1.5)
-    assert psi(p, q) == pytest.approx(np.sum((sq - sp) * np.log(sq / sp)))
-    assert psi(p, q) == pytest.approx(psi(q, p))
-    assert psi(p, p) == 0
-    assert math.isfinite(psi([10, 0], [0, 10]))
+    assert psi_from_counts(p, q) == pytest.approx(np.sum((sq - sp) * np.log(sq / sp)))
+    assert psi_from_counts(p, q) == pytest.approx(psi_from_counts(q, p))
+    assert psi_from_counts(p, p) == 0
+    assert math.isfinite(psi_from_counts([10, 0], [0, 10]))
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,7 @@ def test_psi_formula_symmetry_and_empty_bins() -> None:
 )
 def test_psi_rejects_bad_counts(ref, cur) -> None:
     with pytest.raises(ValueError, match="counts"):
-        psi(ref, cur)
+        psi_from_counts(ref, cur)
 
 
 def test_default_thresholds_flag_the_same_effect() -> None:
@@ -292,7 +292,7 @@ def test_report_api(rng) -> None:
     text = repr(report)
     assert text.startswith("DriftReport: 1 of 2 features drifted (alpha 0.05, Holm")
     assert "<0.001" in text and "b" in text
-    assert "<table>" in report._repr_html_() and "font-weight:bold" in report._repr_html_()
+    assert report._repr_html_() == report.to_frame()._repr_html_()  # HTML from to_frame
 
 
 def test_columns_argument_selects_features(rng) -> None:
@@ -314,10 +314,14 @@ def test_one_million_rows_runs(rng) -> None:
     [
         ({"method": "kss"}, ValueError, "'auto', 'ks', 'chi2', 'psi', 'js', 'wasserstein'"),
         ({"correction": "fdr"}, ValueError, "'holm', 'bonferroni', 'none'"),
-        ({"alpha": 0}, ValueError, r"alpha must be a number in \(0, 0.5\]"),
+        (
+            {"alpha": 0},
+            ValueError,
+            r"detect_drift: alpha=0.0 is out of range: allowed 0 < alpha ≤ 0.5",
+        ),
         ({"alpha": 0.9}, ValueError, "alpha"),
         ({"alpha": True}, ValueError, "alpha"),
-        ({"threshold": -1}, ValueError, "threshold must be a positive number"),
+        ({"threshold": -1}, ValueError, "threshold=-1.0 is out of range: allowed threshold > 0"),
         ({"columns": ["a", "zz"]}, ValueError, r"\['zz'\] are not in reference"),
         ({"columns": ["a", "a"]}, ValueError, "unique"),
         ({"columns": []}, ValueError, "no columns"),
@@ -330,7 +334,7 @@ def test_bad_options_are_named(rng, kwargs, error, match) -> None:
 
 def test_bad_frames_are_named(rng) -> None:
     ref = _numeric(rng, 10)
-    with pytest.raises(TypeError, match="current must be a pandas DataFrame; got ndarray"):
+    with pytest.raises(TypeError, match="current must be a DataFrame; got ndarray"):
         detect_drift(ref, ref.to_numpy())
     with pytest.raises(ValueError, match="current is empty"):
         detect_drift(ref, ref.iloc[:0])
@@ -400,7 +404,9 @@ def test_mmd_bad_input(rng) -> None:
         mmd_test(np.where(x > 1, np.nan, x), x)
     with pytest.raises(ValueError, match=f"more than {MAX_MMD_ROWS:,}"):
         mmd_test(np.zeros((MAX_MMD_ROWS, 1)), np.zeros((10, 1)))
-    with pytest.raises(ValueError, match="n_permutations must be ≥ 19"):
+    with pytest.raises(
+        ValueError, match="n_permutations=5 is out of range: allowed n_permutations ≥ 19"
+    ):
         mmd_test(x, x, n_permutations=5)
     with pytest.raises(ValueError, match="must be numeric"):
         mmd_test(pd.DataFrame({"c": list("abcdefghij")}), x[:, :1])
@@ -439,3 +445,68 @@ def test_domain_classifier_bad_input(rng) -> None:
         domain_classifier_test(ref, ref, test_size=0.99)
     with pytest.raises(TypeError, match="DataFrame"):
         domain_classifier_test(ref.to_numpy(), ref)
+
+
+# ------------------------------------------------------------------ against the libraries
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_correction_thresholds_match_statsmodels(seed) -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(1, 40))
+    p = rng.uniform(0, 0.1, m) ** rng.uniform(0.5, 3)
+    p[rng.random(m) < 0.2] = p[0]  # ties
+    for correction in ("holm", "bonferroni"):
+        for alpha in (0.01, 0.05, 0.2):
+            thresholds = correction_thresholds(p, alpha, correction)
+            reject = multipletests(p, alpha=alpha, method=correction)[0]
+            np.testing.assert_array_equal(p <= thresholds, reject)
+    np.testing.assert_allclose(correction_thresholds(p, 0.05, "bonferroni"), 0.05 / m)
+
+
+def test_correction_thresholds_are_holms_step_down_levels() -> None:
+    # 0.001 ≤ 0.05/3 passes, 0.03 > 0.05/2 fails: Holm stops there.
+    np.testing.assert_allclose(
+        correction_thresholds([0.001, 0.04, 0.03], 0.05), [0.05 / 3, 0.025, 0.025]
+    )
+    np.testing.assert_allclose(
+        correction_thresholds([0.001, 0.02, 0.03], 0.05), [0.05 / 3, 0.025, 0.05]
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_psi_from_counts_is_the_symmetrised_kl_of_scipy(seed) -> None:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 20))
+    p, q = rng.integers(0, 500, k), rng.integers(0, 500, k)
+    p[0], q[0] = p[0] + 1, q[0] + 1
+    sp, sq = (p + 0.5) / (p + 0.5).sum(), (q + 0.5) / (q + 0.5).sum()
+    expected = stats.entropy(sp, sq) + stats.entropy(sq, sp)
+    assert psi_from_counts(p, q) == pytest.approx(expected, rel=1e-12)
+    assert psi_from_counts(p, q) == pytest.approx(np.sum((sq - sp) * np.log(sq / sp)), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_binned_counts_are_the_kits_quantile_bins(seed) -> None:
+    from mlsys_kit.monitoring.drift import _binned_counts
+    from mlsys_kit.stats import quantile_bins, quantile_edges
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=5_000).round(1), rng.normal(0.3, 1, 4_000).round(1)
+    edges = quantile_edges(a, 10)
+    expected = [np.bincount(quantile_bins(x, edges), minlength=len(edges) + 1) for x in (a, b)]
+    np.testing.assert_array_equal(_binned_counts(a, b), np.vstack(expected))
+
+
+def test_shift_test_result_is_a_one_row_report(rng) -> None:
+    result = mmd_test(rng.normal(size=(100, 2)), rng.normal(size=(100, 2)), seed=0)
+    frame = result.to_frame()
+    assert list(frame.columns) == ["method", "statistic", "p_value", "n_reference", "n_current"]
+    assert frame.iloc[0]["p_value"] == result.p_value and len(frame) == 1
+    assert result._repr_html_() == frame._repr_html_()
+    again = mmd_test(
+        rng.normal(size=(100, 2)), rng.normal(size=(100, 2)), seed=np.random.default_rng(0)
+    )
+    assert 0 < again.p_value <= 1

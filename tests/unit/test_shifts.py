@@ -10,14 +10,16 @@ import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression
 
+from mlsys_kit.monitoring.drift import detect_drift, psi_from_counts
 from mlsys_kit.monitoring.shifts import (
     ImportanceWeights,
-    effective_sample_size,
+    covariate_shift_weights,
     feature_shift,
-    importance_weights,
     monitor_periods,
     psi,
 )
+from mlsys_kit.params import ParameterError
+from mlsys_kit.stats import effective_sample_size, quantile_bins, quantile_edges
 
 
 @pytest.fixture
@@ -63,10 +65,10 @@ def test_psi_uses_quantile_bins_for_many_distinct_values(rng):
 @pytest.mark.parametrize(
     ("reference", "current", "message"),
     [
-        ([], [1.0], "reference is empty"),
-        ([1.0], [], "current is empty"),
-        ([[1.0, 2.0]], [1.0], "one-dimensional"),
-        ([1.0, np.nan], [1.0], "missing values"),
+        ([], [1.0], r"psi: reference must have at least 1 row\(s\); got 0"),
+        ([1.0], [], r"psi: current must have at least 1 row\(s\); got 0"),
+        ([[1.0, 2.0]], [1.0], r"reference must have 1 dimension\(s\)"),
+        ([1.0, np.nan], [1.0], "psi: reference and current must not contain missing values"),
     ],
 )
 def test_psi_rejects_bad_input(reference, current, message):
@@ -76,8 +78,29 @@ def test_psi_rejects_bad_input(reference, current, message):
 
 @pytest.mark.parametrize("bins", [1, 2.5, True, "10"])
 def test_psi_rejects_bad_bins(bins):
-    with pytest.raises(ValueError, match="bins must be an int >= 2"):
+    with pytest.raises(ParameterError, match="psi: bins"):
         psi([1.0, 2.0], [1.0, 2.0], bins=bins)
+
+
+@pytest.mark.parametrize("n", [500, 5_000, 60_000, 250_000])
+def test_psi_is_the_same_through_either_entry_point(rng, n):
+    """shifts.psi (raw values) and detect_drift(method="psi") bin alike: one PSI."""
+    reference = rng.lognormal(3, 1, n).round(1)  # rounded: many values fall on the edges
+    current = rng.lognormal(3.1, 1, n // 2).round(1)
+    report = detect_drift(
+        pd.DataFrame({"x": reference}), pd.DataFrame({"x": current}), method="psi"
+    )
+    assert psi(reference, current) == report.to_frame().loc[0, "statistic"]
+
+
+def test_psi_bins_as_the_kit_bins(rng):
+    """Below 20,000 reference rows, the bins are exactly stats.quantile_edges/quantile_bins."""
+    reference, current = rng.normal(size=3_000).round(1), rng.normal(0.2, 1, 2_000).round(1)
+    edges = quantile_edges(reference, 10)
+    counts = [
+        np.bincount(quantile_bins(x, edges), minlength=len(edges) + 1) for x in (reference, current)
+    ]
+    assert psi(reference, current) == pytest.approx(psi_from_counts(*counts), rel=1e-12)
 
 
 # -------------------------------------------------------------------------------- feature_shift
@@ -94,7 +117,7 @@ def test_feature_shift_names_the_shifted_column(rng):
 
 def test_feature_shift_rejects_non_frames_and_other_columns():
     frame = pd.DataFrame({"a": [1.0, 2.0]})
-    with pytest.raises(TypeError, match="current must be a pandas DataFrame; got ndarray"):
+    with pytest.raises(TypeError, match="feature_shift: current must be a DataFrame; got ndarray"):
         feature_shift(frame, np.array([[1.0], [2.0]]))
     with pytest.raises(ValueError, match="same columns"):
         feature_shift(frame, pd.DataFrame({"b": [1.0, 2.0]}))
@@ -146,15 +169,15 @@ def test_monitor_periods_gives_nan_auc_for_a_single_class(rng):
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
-        ({"X": np.zeros((10, 1))}, TypeError, "X must be a pandas DataFrame"),
-        ({"reference_X": [1, 2]}, TypeError, "reference_X must be a pandas DataFrame"),
+        ({"X": np.zeros((10, 1))}, TypeError, "monitor_periods: X must be a DataFrame"),
+        ({"reference_X": [1, 2]}, TypeError, "reference_X must be a DataFrame"),
         (
             {"scores": np.full(9, 0.5)},
             ValueError,
-            r"scores must be one-dimensional .*\(10\); got shape \(9,\)",
+            r"X and scores and labels and periods must have the same length; got 10, 9, 10, 10",
         ),
-        ({"periods": np.zeros(11)}, ValueError, "periods must be one-dimensional"),
-        ({"labels_known": np.zeros(3)}, ValueError, "labels_known must be one-dimensional"),
+        ({"periods": np.zeros(11)}, ValueError, "same length; got 10, 10, 10, 11"),
+        ({"labels_known": np.zeros((10, 2))}, ValueError, r"labels_known must have 1 dimension"),
         ({"scores": np.full(10, 1.5)}, ValueError, "scores must be probabilities in"),
         ({"labels": np.full(10, 2)}, ValueError, "labels must be binary"),
     ],
@@ -179,13 +202,13 @@ def test_monitor_periods_rejects_bad_input(change, error, message):
         )
 
 
-# --------------------------------------------------------------------------- importance_weights
+# ------------------------------------------------------------------- covariate_shift_weights
 
 
-def test_importance_weights_recover_the_density_ratio(rng):
+def test_covariate_shift_weights_recover_the_density_ratio(rng):
     source = rng.normal(0, 1, size=(4_000, 2))
     target = rng.normal([0.8, 0], 1, size=(4_000, 2))
-    iw = importance_weights(source, target, seed=0)
+    iw = covariate_shift_weights(source, target, seed=0)
     assert isinstance(iw, ImportanceWeights)
     assert iw.weights.shape == (4_000,)
     assert iw.weights.mean() == pytest.approx(1.0)
@@ -196,29 +219,29 @@ def test_importance_weights_recover_the_density_ratio(rng):
     assert "4,000 source rows" in repr(iw)
 
 
-def test_importance_weights_are_near_one_without_shift(rng):
+def test_covariate_shift_weights_are_near_one_without_shift(rng):
     source, target = rng.normal(size=(3_000, 3)), rng.normal(size=(3_000, 3))
-    iw = importance_weights(pd.DataFrame(source), pd.DataFrame(target), seed=1)
+    iw = covariate_shift_weights(pd.DataFrame(source), pd.DataFrame(target), seed=1)
     assert abs(iw.domain_auc - 0.5) < 0.05
     assert np.abs(iw.weights - 1).max() < 0.3
     assert iw.n_clipped == 0
 
 
-def test_importance_weights_clip_caps_the_largest_weights(rng):
+def test_covariate_shift_weights_clip_caps_the_largest_weights(rng):
     source = rng.normal(0, 1, size=(3_000, 1))
     target = rng.normal(2, 1, size=(3_000, 1))
-    raw = importance_weights(source, target, clip=None)
-    capped = importance_weights(source, target, clip=5)
+    raw = covariate_shift_weights(source, target, clip=None)
+    capped = covariate_shift_weights(source, target, clip=5)
     assert raw.weights.max() > 5 and raw.n_clipped == 0
     assert capped.n_clipped == int((raw.weights > 5).sum()) > 0
     assert capped.weights.mean() == pytest.approx(1.0)
     assert capped.effective_sample_size > raw.effective_sample_size
 
 
-def test_importance_weights_accept_a_classifier_and_are_deterministic(rng):
+def test_covariate_shift_weights_accept_a_classifier_and_are_deterministic(rng):
     source, target = rng.normal(size=(500, 2)), rng.normal(0.5, 1, size=(500, 2))
-    first = importance_weights(source, target, classifier=DummyClassifier(), seed=3)
-    again = importance_weights(source, target, classifier=DummyClassifier(), seed=3)
+    first = covariate_shift_weights(source, target, classifier=DummyClassifier(), seed=3)
+    again = covariate_shift_weights(source, target, classifier=DummyClassifier(), seed=3)
     np.testing.assert_array_equal(first.weights, again.weights)
     assert np.allclose(first.weights, 1.0)  # a classifier that sees nothing: no correction
 
@@ -226,14 +249,32 @@ def test_importance_weights_accept_a_classifier_and_are_deterministic(rng):
 @pytest.mark.parametrize(
     ("source", "target", "options", "error", "message"),
     [
-        (np.zeros(50), np.zeros((50, 1)), {}, ValueError, "source_X must be a 2-D table"),
+        (np.zeros(50), np.zeros((50, 1)), {}, ValueError, r"source_X must have 2 dimension\(s\)"),
         (np.zeros((50, 2)), np.zeros((50, 1)), {}, ValueError, "same number of features; got 2"),
         (np.full((50, 1), np.nan), np.zeros((50, 1)), {}, ValueError, "missing or infinite"),
         (np.zeros((5, 1)), np.zeros((50, 1)), {}, ValueError, "source_X has 5 rows: need at least"),
-        (np.zeros((50, 1)), np.zeros((50, 1)), {"clip": 1}, ValueError, "clip must be a finite"),
-        (np.zeros((50, 1)), np.zeros((50, 1)), {"clip": math.inf}, ValueError, "clip must be"),
-        (np.zeros((50, 1)), np.zeros((50, 1)), {"cv": 1}, ValueError, "cv must be an int >= 2"),
-        (np.zeros((50, 1)), np.zeros((50, 1)), {"seed": -1}, ValueError, "seed must be an int"),
+        (
+            np.zeros((50, 1)),
+            np.zeros((50, 1)),
+            {"clip": 1},
+            ValueError,
+            "clip=1.0 is out of range: allowed clip > 1",
+        ),
+        (
+            np.zeros((50, 1)),
+            np.zeros((50, 1)),
+            {"clip": math.inf},
+            ValueError,
+            "clip must be a finite number",
+        ),
+        (
+            np.zeros((50, 1)),
+            np.zeros((50, 1)),
+            {"cv": 1},
+            ValueError,
+            "cv=1 is out of range: allowed cv ≥ 2",
+        ),
+        (np.zeros((50, 1)), np.zeros((50, 1)), {"seed": -1}, ValueError, "seed=-1 is out of range"),
         (
             np.zeros((50, 1)),
             np.zeros((50, 1)),
@@ -243,30 +284,15 @@ def test_importance_weights_accept_a_classifier_and_are_deterministic(rng):
         ),
     ],
 )
-def test_importance_weights_reject_bad_input(source, target, options, error, message):
+def test_covariate_shift_weights_reject_bad_input(source, target, options, error, message):
     with pytest.raises(error, match=message):
-        importance_weights(source, target, **options)
+        covariate_shift_weights(source, target, **options)
 
 
-def test_importance_weights_reject_other_or_text_columns():
+def test_covariate_shift_weights_reject_other_or_text_columns():
     numbers = pd.DataFrame({"a": np.arange(50.0)})
     with pytest.raises(ValueError, match="same columns in the same order"):
-        importance_weights(numbers, numbers.rename(columns={"a": "b"}))
+        covariate_shift_weights(numbers, numbers.rename(columns={"a": "b"}))
     text = pd.DataFrame({"a": ["x", "y"] * 25})
     with pytest.raises(ValueError, match=r"encode categories first.*\['a'\]"):
-        importance_weights(text, text)
-
-
-# ------------------------------------------------------------------------ effective_sample_size
-
-
-def test_effective_sample_size():
-    assert effective_sample_size(np.ones(10)) == 10
-    assert effective_sample_size([2.0, 0, 0]) == 1
-    assert effective_sample_size([1.0, 3.0]) == pytest.approx(16 / 10)
-
-
-@pytest.mark.parametrize("weights", [[], [1.0, -1.0], [0.0, 0.0], [1.0, np.inf], [[1.0]]])
-def test_effective_sample_size_rejects_bad_weights(weights):
-    with pytest.raises(ValueError, match="weights must be"):
-        effective_sample_size(weights)
+        covariate_shift_weights(text, text)
