@@ -377,9 +377,7 @@ def _labels_and_probabilities(
         raise ParameterError(f"{owner}: y_true must hold only 0/1 (or bool) labels; found {found}")
     probs = check_array("y_prob", probs, dtype=float, owner=owner)
     if not np.isfinite(probs).all() or probs.min() < 0 or probs.max() > 1:
-        raise ParameterError(
-            f"{owner}: y_prob must hold probabilities in [0, 1] (finite, no NaN)"
-        )
+        raise ParameterError(f"{owner}: y_prob must hold probabilities in [0, 1] (finite, no NaN)")
     return labels, probs
 
 
