@@ -51,6 +51,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from mlsys_kit.params import (
+    ParameterError,
+    check_array,
+    check_choice,
+    check_float,
+    check_int,
+    check_type,
+)
+
 __all__ = [
     "DIRECTIONS",
     "METRIC_COLUMNS",
@@ -126,23 +135,24 @@ def period_metrics(
 
     Raises
     ------
-    TypeError
-        If ``frame`` is not a DataFrame.
-    ValueError
-        On a missing column, misaligned ``scores`` or ``features``, or a bad argument.
+    ParameterError
+        If ``frame`` is not a DataFrame, on a missing column, misaligned ``scores`` or
+        ``features``, or a bad argument.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame must be a pandas DataFrame; got {type(frame).__name__}")
+    owner = "period_metrics"
+    check_type("frame", frame, pd.DataFrame, owner=owner)
     absent = [c for c in (time_col, label_col, label_time_col) if c not in frame.columns]
     if absent:
-        raise ValueError(f"frame lacks column(s) {absent}; it has {list(frame.columns)}")
-    score = np.asarray(scores, dtype=float)
+        raise ParameterError(
+            f"{owner}: frame lacks column(s) {absent}; it has {list(frame.columns)}"
+        )
+    score = check_array("scores", scores, ndim=1, dtype=float, owner=owner)
     if score.shape != (len(frame),):
-        raise ValueError(f"scores must have one value per row ({len(frame)}); got {score.shape}")
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
-        raise ValueError(f"threshold must be a number; got {threshold!r}")
-    if isinstance(period_days, bool) or not isinstance(period_days, int) or period_days < 1:
-        raise ValueError(f"period_days must be an int ≥ 1; got {period_days!r}")
+        raise ParameterError(
+            f"{owner}: scores must have one value per row ({len(frame)}); got {score.shape}"
+        )
+    threshold = check_float("threshold", threshold, owner=owner)
+    period_days = check_int("period_days", period_days, min=1, owner=owner)
     now, origin = pd.Timestamp(as_of), pd.Timestamp(start)
     times = frame[time_col]
     seen = (times <= now).to_numpy()
@@ -163,9 +173,11 @@ def period_metrics(
     }
     extra = []
     for name, values in (features or {}).items():
-        v = np.asarray(values, dtype=float)
+        v = check_array(f"feature {name!r}", values, dtype=float, owner=owner)
         if v.shape != (len(frame),):
-            raise ValueError(f"feature {name!r} must have one value per row; got {v.shape}")
+            raise ParameterError(
+                f"{owner}: feature {name!r} must have one value per row; got {v.shape}"
+            )
         data[name] = v[seen]
         extra.append(name)
     grouped = pd.DataFrame(data).groupby("day")
@@ -217,20 +229,12 @@ class AlertRule:
     direction: Direction = "up"
 
     def __post_init__(self) -> None:
-        if self.direction not in DIRECTIONS:
-            allowed = ", ".join(map(repr, DIRECTIONS))
-            raise ValueError(f"direction={self.direction!r} is unknown: choose one of {allowed}")
-        for name in ("center", "spread", "k"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                raise ValueError(f"{name} must be a number; got {value!r}")
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite; got {value!r}")
-            object.__setattr__(self, name, float(value))
-        if self.spread <= 0:
-            raise ValueError(f"spread must be > 0 (a constant baseline); got {self.spread!r}")
-        if self.k <= 0:
-            raise ValueError(f"k must be > 0; got {self.k!r}")
+        owner = "AlertRule"
+        check_choice("direction", self.direction, DIRECTIONS, owner=owner)
+        object.__setattr__(self, "center", check_float("center", self.center, owner=owner))
+        for name in ("spread", "k"):
+            value = check_float(name, getattr(self, name), min=0, open_min=True, owner=owner)
+            object.__setattr__(self, name, value)
 
     @classmethod
     def from_baseline(
@@ -240,13 +244,16 @@ class AlertRule:
 
         Raises
         ------
-        ValueError
+        ParameterError
             If ``baseline`` has fewer than two finite values or no spread.
         """
         values = np.asarray(list(baseline), dtype=float)
         values = values[np.isfinite(values)]
         if len(values) < 2:
-            raise ValueError(f"baseline of {metric!r} needs ≥ 2 finite values; got {len(values)}")
+            raise ParameterError(
+                f"AlertRule.from_baseline: baseline of {metric!r} needs ≥ 2 finite values; "
+                f"got {len(values)}"
+            )
         return cls(metric, float(values.mean()), float(values.std(ddof=1)), k, direction)
 
     @property
@@ -348,19 +355,19 @@ def alert_tradeoff(
     0.5       1.79             1                    10.0         0.0
     3.0       3.23             0                     0.0         1.0
     """
-    if not isinstance(metric, pd.Series):
-        raise TypeError(
-            f"metric must be a pandas Series indexed by day; got {type(metric).__name__}"
-        )
+    owner = "alert_tradeoff"
+    check_type("metric", metric, pd.Series, owner=owner)
     for name, (lo, hi) in (("baseline_days", baseline_days), ("quiet_days", quiet_days)):
         if not lo < hi:
-            raise ValueError(f"{name} must be (first, last) with first < last; got {(lo, hi)}")
+            raise ParameterError(
+                f"{owner}: {name} must be (first, last) with first < last; got {(lo, hi)}"
+            )
     day = metric.index.to_numpy(dtype=float)
     baseline = metric[(day >= baseline_days[0]) & (day < baseline_days[1])]
     quiet = (day >= quiet_days[0]) & (day < quiet_days[1])
     n_quiet = int(quiet.sum())
     if n_quiet == 0:
-        raise ValueError(f"no period of metric falls in quiet_days={quiet_days}")
+        raise ParameterError(f"{owner}: no period of metric falls in quiet_days={quiet_days}")
     rows = []
     for k in ks:
         rule = AlertRule.from_baseline(str(metric.name), baseline, k=k, direction=direction)

@@ -54,7 +54,6 @@ Examples
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -62,6 +61,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+
+from mlsys_kit.params import check_choice
+from mlsys_kit.results import Report
 
 __all__ = [
     "CHECKS",
@@ -128,7 +130,7 @@ max_missing=0.0, tolerance=0.01, required=True)
     >>> Expectation("amount", "money")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: Expectation('amount'): kind='money' is unknown: choose one of 'numeric', ...
+    mlsys_kit.params.ParameterError: Expectation('amount'): kind='money' is not allowed: ...
     """
 
     column: str
@@ -144,9 +146,7 @@ max_missing=0.0, tolerance=0.01, required=True)
         where = f"Expectation({self.column!r})"
         if not isinstance(self.column, str) or not self.column:
             raise ValueError(f"Expectation: column must be a non-empty str; got {self.column!r}")
-        if self.kind not in COLUMN_KINDS:
-            allowed = ", ".join(map(repr, COLUMN_KINDS))
-            raise ValueError(f"{where}: kind={self.kind!r} is unknown: choose one of {allowed}")
+        check_choice("kind", self.kind, COLUMN_KINDS, owner=where)
         for name in ("min", "max"):
             value = getattr(self, name)
             if value is None:
@@ -375,7 +375,7 @@ def infer_schema(
 
 
 @dataclass(frozen=True, repr=False)
-class ValidationReport:
+class ValidationReport(Report):
     """The result of :func:`validate`: one row per violated expectation.
 
     Attributes
@@ -433,18 +433,6 @@ class ValidationReport:
         if self.table.empty:
             return self._summary()
         return f"{self._summary()}\n{self._display().to_string(index=False)}"
-
-    def _repr_html_(self) -> str:
-        head = f"<p><b>{html.escape(self._summary())}</b></p>"
-        if self.table.empty:
-            return head
-        shown = self._display()
-        header = "".join(f"<th>{html.escape(c)}</th>" for c in shown.columns)
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-            for row in shown.itertuples(index=False)
-        )
-        return f"{head}<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _fmt(value: float | None) -> str:
@@ -506,7 +494,7 @@ def _row(column: str, check: str, expected: str, observed: str, n_bad: int, n: i
     }
 
 
-def _check_column(series: pd.Series, e: Expectation) -> list[dict[str, Any]]:
+def _column_violations(series: pd.Series, e: Expectation) -> list[dict[str, Any]]:
     rows = []
     n = len(series)
     missing = series.isna().to_numpy(dtype=bool)
@@ -661,7 +649,7 @@ def validate(batch: pd.DataFrame, schema: Schema) -> ValidationReport:
                 _row(e.column, "type", e.kind, f"{column.shape[1]} columns of that name", n, n, "")
             )
             continue
-        rows.extend(_check_column(column, e))
+        rows.extend(_column_violations(column, e))
     for name in batch.columns:
         if name not in schema.columns:
             rows.append(_row(str(name), "unexpected", "not in schema", "present", 0, n, ""))

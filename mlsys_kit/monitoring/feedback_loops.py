@@ -54,7 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mlsys_kit.params import check_bool, check_float, check_int
+from mlsys_kit.params import ParameterError, check_array, check_bool, check_float, check_int
 
 __all__ = [
     "FeedbackLoopRun",
@@ -120,7 +120,7 @@ def gini(counts: np.ndarray) -> float:
     >>> gini([0, 0, 0, 10])
     0.75
     """
-    x = _counts("counts", counts)
+    x = _counts("gini", counts)
     n = len(x)
     ranked = np.sort(x)
     # Mean absolute difference form: sum_i (2i - n - 1) x_(i) / (n * sum x).
@@ -155,20 +155,18 @@ def top_share(counts: np.ndarray, share: float = _TOP_SHARE) -> float:
     >>> top_share([0, 0, 0, 0, 0, 0, 0, 0, 1, 9])
     0.9
     """
-    x = _counts("counts", counts)
+    x = _counts("top_share", counts)
     share = check_float("share", share, min=1e-9, max=1.0)
     n_top = max(1, int(round(share * len(x))))
     return float(np.sort(x)[::-1][:n_top].sum() / x.sum())
 
 
 def _counts(name: str, counts: object) -> np.ndarray:
-    x = np.asarray(counts, dtype=float)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-d array; got shape {x.shape}")
-    if not np.isfinite(x).all() or (x < 0).any():
-        raise ValueError(f"{name} must hold finite, non-negative numbers")
+    x = check_array("counts", counts, ndim=1, min_length=1, dtype=float, finite=True, owner=name)
+    if (x < 0).any():
+        raise ParameterError(f"{name}: counts must hold finite, non-negative numbers")
     if x.sum() == 0:
-        raise ValueError(f"{name} sums to 0: nothing to measure the concentration of")
+        raise ParameterError(f"{name}: counts sum to 0: nothing to measure the concentration of")
     return x
 
 
@@ -291,11 +289,12 @@ def _rank_value(
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra = pd.Series(a).rank().to_numpy()
-    rb = pd.Series(b).rank().to_numpy()
-    if ra.std() == 0 or rb.std() == 0:
+    """:func:`scipy.stats.spearmanr`, 0 when either side is constant (scipy: NaN, a warning)."""
+    from scipy.stats import spearmanr
+
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
         return 0.0
-    return float(np.corrcoef(ra, rb)[0, 1])
+    return float(spearmanr(a, b).statistic)
 
 
 def _candidates(rng: np.random.Generator, n: int, n_items: int, n_candidates: int) -> np.ndarray:

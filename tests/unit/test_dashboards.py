@@ -116,11 +116,11 @@ def test_tradeoff_tighter_band_more_false_alarms_earlier_detection():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"frame": [1]}, TypeError, "frame must be a pandas DataFrame"),
+        ({"frame": [1]}, TypeError, "period_metrics: frame must be a DataFrame; got list"),
         ({"frame": frame().drop(columns="is_fraud")}, ValueError, "lacks column"),
         ({"scores": [0.1]}, ValueError, "one value per row"),
         ({"threshold": "high"}, ValueError, "threshold must be a number"),
-        ({"period_days": 0}, ValueError, "period_days must be an int"),
+        ({"period_days": 0}, ValueError, "period_days=0 is out of range: allowed period_days ≥ 1"),
         ({"features": {"x": [1.0]}}, ValueError, "feature 'x'"),
     ],
 )
@@ -139,18 +139,18 @@ def test_period_metrics_bad_input(kwargs, error, message):
 
 
 def test_alert_bad_input():
-    with pytest.raises(ValueError, match="direction='sideways' is unknown"):
+    with pytest.raises(ValueError, match="direction='sideways' is not allowed: choose one of 'up'"):
         AlertRule("m", 0, 1, 2, "sideways")
-    with pytest.raises(ValueError, match="spread must be > 0"):
+    with pytest.raises(ValueError, match="spread=0.0 is out of range: allowed spread > 0"):
         AlertRule("m", 0, 0, 2)
-    with pytest.raises(ValueError, match="k must be > 0"):
+    with pytest.raises(ValueError, match="AlertRule: k=0.0 is out of range: allowed k > 0"):
         AlertRule("m", 0, 1, 0)
-    with pytest.raises(ValueError, match="center must be finite"):
+    with pytest.raises(ValueError, match="AlertRule: center must be a finite number"):
         AlertRule("m", float("inf"), 1, 2)
     with pytest.raises(ValueError, match="needs ≥ 2 finite values"):
         AlertRule.from_baseline("m", [1.0], k=2)
     metric = pd.Series(np.arange(10.0))
-    with pytest.raises(TypeError, match="pandas Series"):
+    with pytest.raises(TypeError, match="alert_tradeoff: metric must be a Series; got list"):
         alert_tradeoff(list(metric), baseline_days=(0, 3), quiet_days=(3, 6), drift_day=6, ks=[1])
     with pytest.raises(ValueError, match="first < last"):
         alert_tradeoff(metric, baseline_days=(3, 3), quiet_days=(3, 6), drift_day=6, ks=[1])

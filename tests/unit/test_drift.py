@@ -498,6 +498,9 @@ def test_binned_counts_are_the_kits_quantile_bins(seed) -> None:
     edges = quantile_edges(a, 10)
     expected = [np.bincount(quantile_bins(x, edges), minlength=len(edges) + 1) for x in (a, b)]
     np.testing.assert_array_equal(_binned_counts(a, b), np.vstack(expected))
+    # a quantile at the minimum leaves the bin below it empty on both sides: dropped
+    ties = np.repeat([1.0, 2.0, 3.0], [500, 300, 200])
+    assert _binned_counts(ties, ties).tolist() == [[500, 300, 200], [500, 300, 200]]
 
 
 def test_shift_test_result_is_a_one_row_report(rng) -> None:

@@ -177,7 +177,7 @@ def test_html_repr_escapes(reference):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kind": "money"}, "kind='money' is unknown"),
+        ({"kind": "money"}, "kind='money' is not allowed: choose one of 'numeric'"),
         ({"kind": "numeric", "min": 2, "max": 1}, "above max"),
         ({"kind": "numeric", "min": "0"}, "min must be a number"),
         ({"kind": "numeric", "max": float("nan")}, "max must not be NaN"),

@@ -187,3 +187,16 @@ def test_bad_arguments_name_the_argument(kwargs, name) -> None:
     args = {**SMALL, **kwargs}
     with pytest.raises(ParameterError, match=name):
         simulate_feedback_loop(**args)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rank_correlation_is_scipys_spearman(seed):
+    from scipy.stats import spearmanr
+
+    from mlsys_kit.monitoring.feedback_loops import _spearman
+
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 20, 50).astype(float)  # ties, as click counts have
+    b = a + rng.normal(0, 5, 50)
+    assert _spearman(a, b) == pytest.approx(spearmanr(a, b).statistic, rel=1e-12)
+    assert _spearman(np.ones(5), b[:5]) == 0.0
