@@ -7,7 +7,8 @@ The package is the notebooks' helper library. Its core, at the top:
 ``mlsys_kit.params``     ``Int``, ``Float``, ``Choice``, ``Bool``, ``check_parameters``
                          (notebook parameters, declared once); ``check_*`` and
                          ``make_rng`` for function arguments; ``ParameterError``
-``mlsys_kit.claims``     ``claim``: the lesson of a notebook, computed and checked
+``mlsys_kit.claims``     ``claim`` (a lesson), ``check`` (mechanics), ``verdict``,
+                         ``record``: a notebook's claims, computed and checked
 ``mlsys_kit.timing``     ``best_of``, ``format_measured``: robust, nbval-safe timings
 ``mlsys_kit.datasets``   ``available``, ``load``: small real datasets, checksummed, offline
 ``mlsys_kit.sim``        the running case study: a seeded online-marketplace simulator
@@ -45,6 +46,9 @@ _EXPORTS = {
     "output_dir": "mlsys_kit.notebook",
     "claim": "mlsys_kit.claims",
     "ClaimFailed": "mlsys_kit.claims",
+    "check": "mlsys_kit.claims",
+    "verdict": "mlsys_kit.claims",
+    "record": "mlsys_kit.claims",
     "check_int": "mlsys_kit.params",
     "check_float": "mlsys_kit.params",
     "check_choice": "mlsys_kit.params",
@@ -63,7 +67,7 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from mlsys_kit.claims import ClaimFailed, claim  # noqa: F401
+    from mlsys_kit.claims import ClaimFailed, check, claim, record, verdict  # noqa: F401
     from mlsys_kit.notebook import COLORS, output_dir, setup_notebook  # noqa: F401
     from mlsys_kit.params import (  # noqa: F401
         Bool,

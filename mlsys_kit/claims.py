@@ -1,14 +1,25 @@
-"""Checked claims: the lesson of a notebook, computed from its own run.
+"""Checked claims: the lessons of a notebook, computed from its own run.
 
-Every notebook ends with the book's point stated as one or more claims, such as
-"a random split overstates AUC by more than 0.03 against a time split". A claim
-compares a number measured in this run against a threshold. When the comparison
-holds, the notebook shows a ✔ line with the evidence; when it does not, the
-notebook shows a ✘ line and raises :class:`ClaimFailed`, so papermill, nbval and
-``mlsys-kit run`` all report the notebook as failed. Nothing is hard-coded: a claim
-can always fail.
+Every notebook ends with the book's point stated as claims, of two kinds:
 
-Each claim's output also carries machine-readable metadata (under the
+* a **lesson** (:func:`claim`) is an experimental outcome the book predicts and the
+  run could contradict, such as "a random split overstates AUC by more than 0.03
+  against a time split";
+* a **check** (:func:`check`) is mechanics the code guarantees, such as "the
+  reproduced run gives the same number" or "a hash catches the edit". Checks are
+  welcome, but they are shown and counted apart from lessons.
+
+Both compare a number measured in this run against a threshold and show a ✔ or ✘
+line with the evidence. Neither raises: a notebook shows *every* verdict, and its
+last cell calls :func:`verdict`, which sums them up and raises :class:`ClaimFailed`
+when any lesson or check failed, so papermill, nbval and ``mlsys-kit run`` report
+the notebook as failed only after the reader has seen all the evidence. Nothing
+is hard-coded: a lesson can always fail.
+
+Notebooks may also :func:`record` named metrics (a detection delay, a PR-AUC) for
+parameter sweeps to collect beside the claims.
+
+Every claim's and metric's output carries machine-readable metadata (under the
 ``"mlsys_kit"`` key of the output's metadata, which nbval does not compare), so
 that :mod:`mlsys_kit.kit.runner` can tabulate the claims of an executed notebook.
 """
@@ -16,19 +27,38 @@ that :mod:`mlsys_kit.kit.runner` can tabulate the claims of an executed notebook
 from __future__ import annotations
 
 import html
+import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from mlsys_kit.params import check_choice, check_float
+from mlsys_kit.params import ParameterError, check_choice, check_float, check_int, check_type
 from mlsys_kit.timing import format_measured
 
-__all__ = ["Claim", "ClaimFailed", "claim", "evaluate_claim", "claims_from_outputs", "METADATA_KEY"]
+__all__ = [
+    "Claim",
+    "ClaimFailed",
+    "Metric",
+    "claim",
+    "check",
+    "record",
+    "verdict",
+    "clear_claims",
+    "evaluate_claim",
+    "claims_from_outputs",
+    "metrics_from_outputs",
+    "METADATA_KEY",
+    "KINDS",
+]
 
 METADATA_KEY = "mlsys_kit"
 
+#: The two kinds of claim: experimental outcomes, and mechanics the code guarantees.
+KINDS = ("lesson", "check")
+
 Op = Literal[">", ">=", "<", "<=", "=="]
+Kind = Literal["lesson", "check"]
 
 _OPS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     ">": (operator.gt, ">"),
@@ -38,9 +68,11 @@ _OPS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "==": (operator.eq, "="),
 }
 
+_PASS_COLOUR, _FAIL_COLOUR, _MUTED = "#1a7f37", "#cf222e", "#57606a"
+
 
 class ClaimFailed(AssertionError):
-    """Raised when a notebook's claim does not hold for this run."""
+    """Raised by :func:`verdict` when a lesson or a check of the run did not hold."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +82,7 @@ class Claim:
     Attributes
     ----------
     statement : str
-        The lesson in words, e.g. ``"Parquet is at least 3× smaller than CSV"``.
+        The claim in words, e.g. ``"Parquet is at least 3× smaller than CSV"``.
     value : float
         What this run measured.
     op : {">", ">=", "<", "<=", "=="}
@@ -61,6 +93,8 @@ class Claim:
         Whether ``value op threshold`` holds.
     evidence : str
         The comparison as shown to the reader, e.g. ``"observed 6.1× ≥ 3×"``.
+    kind : {"lesson", "check"}
+        A lesson the run could contradict, or mechanics the code guarantees.
     """
 
     statement: str
@@ -69,27 +103,81 @@ class Claim:
     threshold: float
     passed: bool
     evidence: str
+    kind: str = "lesson"
+
+    @property
+    def margin(self) -> float:
+        """How far the value is on the passing side of the threshold, in the claim's units.
+
+        Positive when the claim holds with room to spare, negative when it fails;
+        for ``"=="``, minus the distance between value and threshold.
+
+        Examples
+        --------
+        >>> evaluate_claim("gap", 0.08, ">", 0.03).margin.__round__(2)
+        0.05
+        >>> evaluate_claim("error", 0.12, "<", 0.10).margin.__round__(2)
+        -0.02
+        """
+        if self.op in (">", ">="):
+            return self.value - self.threshold
+        if self.op in ("<", "<="):
+            return self.threshold - self.value
+        return -abs(self.value - self.threshold)
+
+    @property
+    def relative_margin(self) -> float:
+        """:attr:`margin` as a share of ``|threshold|`` (NaN when the threshold is 0)."""
+        return self.margin / abs(self.threshold) if self.threshold else math.nan
 
     @property
     def line(self) -> str:
-        """The one-line text a reader sees: mark, statement and evidence."""
+        """The one-line text a reader sees: mark, kind (for checks), statement and evidence."""
         mark = "✔" if self.passed else "✘"
-        return f"{mark} {self.statement}  ({self.evidence})"
+        tag = "check: " if self.kind == "check" else ""
+        return f"{mark} {tag}{self.statement}  ({self.evidence})"
 
     def to_dict(self) -> dict[str, Any]:
         """The claim as plain JSON-serialisable data."""
         return asdict(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        colour = "#1a7f37" if self.passed else "#cf222e"
+        colour = _PASS_COLOUR if self.passed else _FAIL_COLOUR
         mark = "✔" if self.passed else "✘"
+        tag = f'<span style="color:{_MUTED}">check:</span> ' if self.kind == "check" else ""
+        statement = html.escape(self.statement)
+        statement = f"<b>{statement}</b>" if self.kind == "lesson" else statement
         html_line = (
             f'<p style="margin:0.2em 0"><span style="color:{colour};font-weight:bold">{mark}</span>'
-            f" <b>{html.escape(self.statement)}</b>"
-            f' <span style="color:#57606a">({html.escape(self.evidence)})</span></p>'
+            f" {tag}{statement}"
+            f' <span style="color:{_MUTED}">({html.escape(self.evidence)})</span></p>'
         )
         data = {"text/plain": self.line, "text/html": html_line}
         return data, {METADATA_KEY: {"claim": self.to_dict()}}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named number a notebook records for sweeps (see :func:`record`)."""
+
+    name: str
+    value: float
+    digits: int = 3
+    unit: str = ""
+
+    @property
+    def line(self) -> str:
+        """The text a reader sees, rounded to ``digits``."""
+        return f"recorded {self.name} = {_format_number(self.value, self.digits, self.unit, False)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metric as plain JSON-serialisable data (full precision)."""
+        return {"name": self.name, "value": self.value, "unit": self.unit}
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        html_line = f'<p style="margin:0;color:{_MUTED}">{html.escape(self.line)}</p>'
+        data = {"text/plain": self.line, "text/html": html_line}
+        return data, {METADATA_KEY: {"metric": self.to_dict()}}
 
 
 def _format_number(value: float, digits: int, unit: str, measured: bool) -> str:
@@ -118,8 +206,9 @@ def evaluate_claim(
     digits: int = 2,
     unit: str = "",
     measured: bool = False,
+    kind: Kind = "lesson",
 ) -> Claim:
-    """Compare ``value op threshold`` and return the :class:`Claim`; never raises for a fail.
+    """Compare ``value op threshold`` and return the :class:`Claim`; show and record nothing.
 
     The parameters are those of :func:`claim`, which notebooks use; this is the
     side-effect-free part, for code that checks several claims before showing them.
@@ -130,6 +219,7 @@ def evaluate_claim(
     '✔ Batching raises throughput  (observed 12.50× > 2.00×)'
     """
     owner = f"claim {statement!r}"
+    kind = check_choice("kind", kind, KINDS, owner=owner)
     op = check_choice("op", op, list(_OPS), owner=owner)
     value = check_float("value", _as_float(value), owner=owner)
     threshold = check_float("threshold", _as_float(threshold), owner=owner)
@@ -139,7 +229,12 @@ def evaluate_claim(
         f"observed {_format_number(value, digits, unit, measured)} {symbol} "
         f"{_format_number(threshold, digits, unit, measured=False)}"
     )
-    return Claim(statement, value, op, threshold, passed, evidence)
+    return Claim(statement, value, op, threshold, passed, evidence, kind)
+
+
+#: The claims shown so far in this kernel, by kind and statement: re-running a cell
+#: replaces its claims instead of adding them twice.
+_LEDGER: dict[tuple[str, str], Claim] = {}
 
 
 def claim(
@@ -152,11 +247,14 @@ def claim(
     unit: str = "",
     measured: bool = False,
 ) -> None:
-    """Check that ``value op threshold`` holds, show the evidence, raise if not.
+    """State a lesson: check that ``value op threshold`` holds and show the evidence.
 
     Serves the kit's notebook anatomy (see ``CONTRIBUTING.md``): the last section
-    of every notebook states the book's lesson as claims computed from the run.
-    Like ``assert``, it returns nothing; the ✔ or ✘ line is displayed.
+    of every notebook states the book's lessons as claims computed from the run.
+    A lesson is an outcome the run could contradict; for mechanics the code
+    guarantees, use :func:`check`. A failed lesson is shown (✘) but does not stop
+    the notebook: the last cell's :func:`verdict` fails the run once every verdict
+    is on screen.
 
     Parameters
     ----------
@@ -167,8 +265,8 @@ def claim(
     op : {">", ">=", "<", "<=", "=="}
         The comparison.
     threshold : float
-        The bound. Choose it so the claim holds across seeds and parameter
-        ranges, with a margin, not only for the default run.
+        The bound. Set it from the claims reliability report's margins (unseen
+        seeds, test sizes), not from the default run.
     digits : int, default 2
         Decimal places shown for value and threshold. Show only the digits that
         carry the lesson: stored outputs must not change with BLAS builds.
@@ -180,30 +278,137 @@ def claim(
 
     Raises
     ------
-    ClaimFailed
-        When the comparison does not hold. The claim's ✘ line is shown first.
     ParameterError
         When ``op`` is unknown or ``value`` or ``threshold`` is not a finite number.
 
     Examples
     --------
+    >>> clear_claims()
     >>> claim("Batching raises throughput", 12.5, ">", 2, unit="×")
     ✔ Batching raises throughput  (observed 12.50× > 2.00×)
     >>> claim("Rare events are rare", 0.4, "<", 0.1)
+    ✘ Rare events are rare  (observed 0.40 < 0.10)
+    >>> verdict()
     Traceback (most recent call last):
     ...
-    mlsys_kit.claims.ClaimFailed: Rare events are rare: observed 0.40 < 0.10 does not hold
+    mlsys_kit.claims.ClaimFailed: 1 of 2 lessons failed: Rare events are rare (observed 0.40 < 0.10)
     """
+    _state("lesson", statement, value, op, threshold, digits, unit, measured)
+
+
+def check(
+    statement: str,
+    value: float,
+    op: Op,
+    threshold: float,
+    *,
+    digits: int = 2,
+    unit: str = "",
+    measured: bool = False,
+) -> None:
+    """State a check: mechanics the code guarantees, shown and counted apart from lessons.
+
+    Use it for what holds by construction (a reproduced run gives the same number,
+    a hash catches an edit, a stopped service refuses): worth showing, but not a
+    lesson. Parameters and behaviour are those of :func:`claim`.
+
+    Examples
+    --------
+    >>> clear_claims()
+    >>> check("The rerun reproduces the metric", 0.0, "==", 0.0)
+    ✔ check: The rerun reproduces the metric  (observed 0.00 = 0.00)
+    """
+    _state("check", statement, value, op, threshold, digits, unit, measured)
+
+
+def _state(kind, statement, value, op, threshold, digits, unit, measured) -> None:
     result = evaluate_claim(
-        statement, value, op, threshold, digits=digits, unit=unit, measured=measured
+        statement, value, op, threshold, digits=digits, unit=unit, measured=measured, kind=kind
     )
+    _LEDGER[(kind, statement)] = result
     _show(result)
-    if not result.passed:
-        raise ClaimFailed(f"{statement}: {result.evidence} does not hold")
 
 
-def _show(result: Claim) -> None:
-    """Display the claim in a notebook; print its line anywhere else."""
+def record(name: str, value: float, *, digits: int = 3, unit: str = "") -> None:
+    """Record a named number of this run, for parameter sweeps to collect.
+
+    ``mlsys-kit sweep`` puts every recorded metric in its table beside the claims,
+    so a sweep can draw, say, the detection delay against the drift size. The
+    metric is shown as one grey line, rounded to ``digits``; the sweep gets it at
+    full precision.
+
+    Parameters
+    ----------
+    name : str
+        A short identifier, e.g. ``"delay_days"`` (letters, digits, underscores).
+    value : float
+        The number; must be finite.
+    digits : int, default 3
+        Decimal places shown (stored outputs must not change with BLAS builds).
+    unit : str, default ""
+
+    Examples
+    --------
+    >>> record("pr_auc", 0.61234)
+    recorded pr_auc = 0.612
+    """
+    name = check_type("name", name, str, owner="record")
+    if not name.isidentifier():
+        raise ParameterError(
+            f"record: name={name!r} must be an identifier (letters, digits, underscores)"
+        )
+    value = check_float("value", _as_float(value), owner=f"record {name!r}")
+    digits = check_int("digits", digits, min=0, owner="record")
+    _show(Metric(name, value, digits, unit))
+
+
+def clear_claims() -> None:
+    """Forget the claims shown so far in this kernel (:func:`verdict` starts afresh)."""
+    _LEDGER.clear()
+
+
+def verdict() -> None:
+    """Sum up every claim shown so far; raise :class:`ClaimFailed` if any failed.
+
+    The last code cell of every notebook. It shows one line (lessons and checks
+    that held), then fails the run when a lesson or a check did not hold, naming
+    each failure. Claims are shown one by one before it, so a run past a lesson's
+    edge ends with every verdict on screen.
+
+    Raises
+    ------
+    ClaimFailed
+        Naming the failed lessons and checks.
+
+    Examples
+    --------
+    >>> clear_claims()
+    >>> claim("More data helps", 0.9, ">", 0.8)
+    ✔ More data helps  (observed 0.90 > 0.80)
+    >>> check("The rerun reproduces", 1.0, "==", 1.0)
+    ✔ check: The rerun reproduces  (observed 1.00 = 1.00)
+    >>> verdict()
+    Lessons: 1 of 1 held · checks: 1 of 1 held
+    """
+    by_kind = {kind: [c for c in _LEDGER.values() if c.kind == kind] for kind in KINDS}
+    lessons, checks = by_kind["lesson"], by_kind["check"]
+    summary = (
+        f"Lessons: {sum(c.passed for c in lessons)} of {len(lessons)} held · "
+        f"checks: {sum(c.passed for c in checks)} of {len(checks)} held"
+    )
+    print(summary)
+    failures = []
+    for kind, plural in (("lesson", "lessons"), ("check", "checks")):
+        failed = [c for c in by_kind[kind] if not c.passed]
+        if failed:
+            names = "; ".join(f"{c.statement} ({c.evidence})" for c in failed)
+            failures.append(f"{len(failed)} of {len(by_kind[kind])} {plural} failed: {names}")
+    if failures:
+        raise ClaimFailed(" | ".join(failures))
+
+
+def _show(result: Claim | Metric) -> None:
+    """Display the claim or metric in a notebook; print its line anywhere else."""
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -213,6 +418,16 @@ def _show(result: Claim) -> None:
         display(result)
     else:
         print(result.line)
+
+
+def _records(cells: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    found = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            entry = output.get("metadata", {}).get(METADATA_KEY, {}).get(key)
+            if entry:
+                found.append(entry)
+    return found
 
 
 def claims_from_outputs(cells: Iterable[dict[str, Any]]) -> list[Claim]:
@@ -226,12 +441,14 @@ def claims_from_outputs(cells: Iterable[dict[str, Any]]) -> list[Claim]:
     Returns
     -------
     list of Claim
-        In the order the notebook showed them, failed ones included.
+        In the order the notebook showed them, failed ones included; lessons and
+        checks alike (see :attr:`Claim.kind`).
     """
-    found = []
-    for cell in cells:
-        for output in cell.get("outputs", []):
-            record = output.get("metadata", {}).get(METADATA_KEY, {}).get("claim")
-            if record:
-                found.append(Claim(**record))
-    return found
+    return [Claim(**entry) for entry in _records(cells, "claim")]
+
+
+def metrics_from_outputs(cells: Iterable[dict[str, Any]]) -> list[Metric]:
+    """Collect the metrics :func:`record` shows in the outputs of executed cells."""
+    return [
+        Metric(e["name"], e["value"], unit=e.get("unit", "")) for e in _records(cells, "metric")
+    ]

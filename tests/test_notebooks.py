@@ -124,6 +124,10 @@ def test_notebook_anatomy(path: Path) -> None:
     assert not _setup_cell_problems(cells), _setup_cell_problems(cells)[0]
     code = "\n".join(_text(c) for c in cells if c["cell_type"] == "code")
     assert "claim(" in code, "state the lesson with mlsys_kit.claim"
+    last_code = [_text(c) for c in cells if c["cell_type"] == "code"][-1]
+    assert last_code.strip() == "verdict()", (
+        "end the code with a cell `verdict()`: it fails the run once every claim is shown"
+    )
     headings = [_text(c) for c in cells if c["cell_type"] == "markdown"]
     assert any(h.lstrip().startswith("## Try it") for h in headings), "end with '## Try it'"
 

@@ -176,10 +176,25 @@ class Notebook:
         except InvalidDeclaration as exc:
             raise InvalidDeclaration(f"{self.id} {self.name}: {exc}") from None
 
+    @property
+    def source(self) -> dict[str, Any]:
+        """The notebook's content as read from its file (what a remote worker receives)."""
+        return self._nb
+
     @cached_property
     def claims(self) -> list[Claim]:
-        """The claims stored in the committed notebook's outputs."""
+        """The claims stored in the committed notebook's outputs, lessons and checks."""
         return claims_from_outputs(self._nb.get("cells", []))
+
+    @property
+    def lessons(self) -> list[Claim]:
+        """The stored claims that are lessons (see :func:`mlsys_kit.claims.claim`)."""
+        return [c for c in self.claims if c.kind == "lesson"]
+
+    @property
+    def checks(self) -> list[Claim]:
+        """The stored claims that are checks (see :func:`mlsys_kit.claims.check`)."""
+        return [c for c in self.claims if c.kind == "check"]
 
     @cached_property
     def modules(self) -> list[str]:
@@ -437,7 +452,7 @@ def notebooks_dir() -> Path:
     """
     if env := os.environ.get(NOTEBOOKS_ENV):
         return Path(env)
-    beside_package = Path(__file__).resolve().parent.parent / "notebooks"
+    beside_package = Path(__file__).resolve().parents[2] / "notebooks"
     if beside_package.is_dir():
         return beside_package
     return Path.cwd() / "notebooks"

@@ -1,4 +1,4 @@
-"""The ``mlsys-kit`` command: list, run and refresh the kit's notebooks.
+"""The ``mlsys-kit`` command: list, run, sweep and refresh the kit's notebooks.
 
 Examples
 --------
@@ -9,6 +9,9 @@ Examples
     mlsys-kit run 01/01 -p seed 3          # one notebook with another seed
     mlsys-kit run 02 --jobs 2              # a whole chapter, two notebooks at a time
     mlsys-kit refresh notebooks/01-overview/01-research-vs-production.ipynb
+    mlsys-kit sweep 08/03 --grid shift_sd=0,0.25,0.5 --grid window=500,2000 --seeds 3
+    mlsys-kit sweep 08/03 --grid shift_sd=0,0.5 --seeds 3 --scheduler tcp://127.0.0.1:8786
+    mlsys-kit reliability --seeds 20 --jobs 2     # every claim on unseen seeds
 
 Everything a run needs is checked before any kernel starts: the notebooks exist,
 each ``-p`` names a parameter of the notebook, and its value is one the notebook's
@@ -79,12 +82,92 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run folder (default: runs/<date_time>)")
     run.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
 
+    sweep = commands.add_parser(
+        "sweep", help="run one notebook on every combination of a parameter grid"
+    )
+    sweep.add_argument("notebook", metavar="NOTEBOOK", help="a path, an id like 08/03, or a slug")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,…",
+        help="values of one parameter to sweep (repeatable; every combination runs)",
+    )
+    _add_engine_options(sweep, default_out="runs/sweep-<id>")
+    sweep.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="fix a parameter for every run (repeatable)",
+    )
+    sweep.add_argument("--x", help="parameter on the figure's horizontal axis")
+    sweep.add_argument(
+        "--y", action="append", help="metric or claim to draw (repeatable; default: metrics)"
+    )
+
+    reliability = commands.add_parser(
+        "reliability", help="every claim's pass rate on unseen seeds, as a Markdown report"
+    )
+    reliability.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="default: all")
+    _add_engine_options(reliability, default_out="runs/reliability", seeds=20, first_seed=1000)
+    reliability.add_argument(
+        "--sizes",
+        type=Path,
+        help="TOML of parameter sets; the first set per notebook, seed replaced "
+        "(default: tests/notebook_parameters.toml of the clone)",
+    )
+    reliability.add_argument(
+        "--report",
+        type=Path,
+        default=Path("reports/claims-reliability.md"),
+        help="where the Markdown report goes (default: reports/claims-reliability.md)",
+    )
+
     refresh = commands.add_parser(
         "refresh", help="re-execute notebooks in place with default parameters"
     )
     refresh.add_argument("notebooks", nargs="*", metavar="NOTEBOOK")
     refresh.add_argument("--all", action="store_true", help="refresh every notebook")
     return parser
+
+
+def _add_engine_options(
+    parser: argparse.ArgumentParser, default_out: str, seeds: int = 0, first_seed: int = 0
+) -> None:
+    """Options of the commands that run many notebooks on the sweep engine."""
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=seeds,
+        metavar="N",
+        help=f"repeat every combination on N seeds (default {seeds or 'none'})",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=first_seed,
+        metavar="S",
+        help=f"the seeds are S, S+1, … (default {first_seed})",
+    )
+    engine = parser.add_mutually_exclusive_group()
+    engine.add_argument("--jobs", type=int, default=1, help="runs at once on this machine")
+    engine.add_argument(
+        "--scheduler", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://127.0.0.1:8786"
+    )
+    parser.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="stop a run that takes longer"
+    )
+    parser.add_argument(
+        "--retry-errors", action="store_true", help="re-run recorded runs that ended in an error"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"the sweep folder (default {default_out}); re-running resumes in it",
+    )
 
 
 def _select(refs: Sequence[str], all_: bool) -> list[Notebook]:
@@ -224,6 +307,142 @@ def _report(results: list[Any], out_dir: Path) -> None:
     )
 
 
+def _check_engine_args(args: argparse.Namespace) -> None:
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1; got {args.jobs}")
+    if args.seeds < 0:
+        raise UsageError(f"--seeds must be at least 0; got {args.seeds}")
+    if args.first_seed < 0:
+        raise UsageError(f"--first-seed must be at least 0; got {args.first_seed}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds; got {args.timeout}")
+
+
+def _run_sweep(specs: list[Any], args: argparse.Namespace, out_dir: Path) -> list[Any]:
+    """Run the specs on the sweep engine with a progress bar; return every spec's result."""
+    from tqdm import tqdm
+
+    from mlsys_kit.kit.sweep import sweep
+
+    bar = tqdm(total=len(specs), unit="run", file=sys.stderr)
+
+    def started(todo: int, done: int) -> None:
+        where = f"on {args.scheduler}" if args.scheduler else f"with {args.jobs} job(s)"
+        print(f"{len(specs)} runs: {done} already done in {out_dir}/, {todo} to run {where}")
+        bar.update(done)
+
+    def progress(result: Any) -> None:
+        bar.set_postfix_str(f"{result.label} {result.status}")
+        bar.update()
+
+    try:
+        return sweep(
+            specs,
+            out_dir,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            timeout=args.timeout,
+            retry_errors=args.retry_errors,
+            on_result=progress,
+            on_start=started,
+        )
+    finally:
+        bar.close()
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from mlsys_kit.kit.sweep import grid_specs, parse_grid, plot_sweep, tidy_table, write_table
+
+    _check_engine_args(args)
+    notebook = find(args.notebook)
+    grid = parse_grid(notebook, args.grid)
+    if not grid and not args.seeds:
+        raise UsageError("give at least one --grid NAME=V1,V2,… or --seeds N")
+    fixed = _parameters_for([notebook], args.parameter)[notebook.id]
+    seeds = range(args.first_seed, args.first_seed + args.seeds) if args.seeds else ()
+    specs = grid_specs(notebook, grid, seeds=seeds, fixed=fixed)
+    out_dir = args.out or Path("runs") / f"sweep-{notebook.chapter:02d}-{notebook.number:02d}"
+    results = _run_sweep(specs, args, out_dir)
+    table = tidy_table(results)
+    paths = write_table(table, out_dir)
+    figure = None
+    try:
+        fig = plot_sweep(table, x=args.x, y=args.y)
+    except ParameterError as exc:
+        print(f"no figure: {exc}")
+    else:
+        figure = out_dir / "sweep.png"
+        fig.savefig(figure, dpi=110)
+    failed = [r for r in results if r.status == "error"]
+    held = table.loc[table["kind"] == "lesson", "passed"]
+    print(
+        f"\n{len(results)} runs ({len(failed)} errors); lessons held in "
+        f"{int(held.sum())}/{len(held)} run×lesson pairs."
+    )
+    for result in failed[:5]:
+        print(f"  ✘ {result.label}: {(result.error or '').splitlines()[0]}")
+    print("Table: " + ", ".join(str(p) for p in paths) + (f"; figure: {figure}" if figure else ""))
+    return 0 if not failed else 1
+
+
+def cmd_reliability(args: argparse.Namespace) -> int:
+    import time
+
+    from mlsys_kit.kit.catalog import notebooks_dir
+    from mlsys_kit.kit.reliability import (
+        load_test_sizes,
+        reliability_specs,
+        reliability_table,
+        write_report,
+    )
+    from mlsys_kit.kit.sweep import tidy_table, write_table
+
+    _check_engine_args(args)
+    if args.seeds < 1:
+        raise UsageError("--seeds must be at least 1 for a reliability report")
+    notebooks = _select(args.notebooks, all_=not args.notebooks)
+    sizes_file = args.sizes or notebooks_dir().parent / "tests" / "notebook_parameters.toml"
+    sizes = load_test_sizes(sizes_file)
+    specs = reliability_specs(notebooks, sizes, n_seeds=args.seeds, first_seed=args.first_seed)
+    out_dir = args.out or Path("runs/reliability")
+    start = time.perf_counter()
+    results = _run_sweep(specs, args, out_dir)
+    wall = time.perf_counter() - start
+    tidy = tidy_table(results)
+    write_table(tidy, out_dir, stem="reliability-runs")
+    table = reliability_table(tidy)
+    write_table(table, out_dir, stem="reliability")
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    command = (
+        "mlsys-kit reliability " + " ".join(sys.argv[2:])
+        if sys.argv[1:2] == ["reliability"]
+        else "mlsys-kit reliability"
+    )
+    workers = f"scheduler {args.scheduler}" if args.scheduler else f"{args.jobs} local job(s)"
+    report = write_report(
+        table,
+        args.report,
+        command=command,
+        seeds=seeds,
+        sizes_file=_relative(sizes_file),
+        wall_seconds=wall,
+        workers=workers,
+        titles={nb.id: nb.title for nb in notebooks},
+        root=notebooks_dir().parent,
+    )
+    lessons = table[table["kind"] == "lesson"]
+    below = int((lessons["pass_rate"] < 0.95).sum())
+    print(f"\nReport: {report} ({len(lessons)} lessons, {below} below 95%); runs: {out_dir}/")
+    return 0
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def cmd_refresh(args: argparse.Namespace) -> int:
     from mlsys_kit.kit.runner import refresh
 
@@ -264,7 +483,13 @@ def _is_kit_notebook(path: Path) -> bool:
     return True
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "refresh": cmd_refresh}
+COMMANDS = {
+    "list": cmd_list,
+    "run": cmd_run,
+    "sweep": cmd_sweep,
+    "reliability": cmd_reliability,
+    "refresh": cmd_refresh,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -276,7 +501,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mlsys-kit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted; finished notebooks are kept in the run folder", file=sys.stderr)
+        print(
+            "\ninterrupted; finished runs are kept in the run folder "
+            "(re-run a sweep's command to resume)",
+            file=sys.stderr,
+        )
         return 130
 
 

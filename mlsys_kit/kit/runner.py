@@ -5,11 +5,15 @@
 * A run is a :class:`RunSpec`: a notebook, the parameter values to inject, and a
   label. The same notebook can run many times in one run folder (a sweep), each
   run with its own label: its output is ``<chapter>/<notebook>--<label>.ipynb``.
-* :func:`run` executes run specs into a run folder, each in its own process when
-  ``jobs > 1``, after checking every spec's parameters against the notebook's
-  declarations (nothing starts when one is refused). Every result, with its
-  parameters and label, is appended to ``results.jsonl`` in the run folder as soon
-  as it is known, so a crash or an interrupt never loses the runs that finished.
+* :func:`run` executes run specs into a run folder, after checking every spec's
+  parameters against the notebook's declarations (nothing starts when one is
+  refused). Runs go one at a time, to a local pool of ``jobs`` processes, or to a
+  Dask cluster (``scheduler="tcp://HOST:PORT"``): the same jobs, the same results.
+  Every result, with its parameters and label, is appended to ``results.jsonl`` in
+  the run folder as soon as it is known, so a crash or an interrupt never loses the
+  runs that finished; :func:`load_results` reads them back (sweeps resume from it).
+* A run that exceeds its ``timeout`` has its kernel killed and is recorded with
+  the error; it never stops the other runs.
 * :func:`refresh` re-executes committed notebooks with their default parameters
   and writes them back only when they succeed, stripped of volatile metadata
   (papermill's timestamps and durations), so diffs stay reviewable.
@@ -17,31 +21,41 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from mlsys_kit.claims import Claim, claims_from_outputs
+from mlsys_kit.claims import Claim, Metric, claims_from_outputs, metrics_from_outputs
 from mlsys_kit.kit.catalog import Notebook
 from mlsys_kit.notebook import RUN_DIR_ENV
-from mlsys_kit.params import ParameterError, check_int, check_parameters, check_type
+from mlsys_kit.params import (
+    ParameterError,
+    check_float,
+    check_int,
+    check_parameters,
+    check_type,
+)
 
 __all__ = [
     "RunSpec",
     "RunResult",
     "run",
     "run_one",
+    "load_results",
     "refresh",
     "strip_volatile_metadata",
     "new_run_dir",
@@ -127,6 +141,7 @@ class RunResult:
     error: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     label: str = ""
+    metrics: list[Metric] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -151,7 +166,26 @@ class RunResult:
             "status": self.status,
             "error": self.error,
             "claims": [c.to_dict() for c in self.claims],
+            "metrics": [m.to_dict() for m in self.metrics],
         }
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> RunResult:
+        """The result back from a line of ``results.jsonl`` (see :meth:`to_dict`)."""
+        return cls(
+            notebook_id=record["notebook"],
+            name=record.get("name", ""),
+            output=Path(record.get("output", "")),
+            seconds=float(record.get("seconds", 0.0)),
+            claims=[Claim(**c) for c in record.get("claims", [])],
+            error=record.get("error"),
+            parameters=dict(record.get("parameters", {})),
+            label=record.get("label", ""),
+            metrics=[
+                Metric(m["name"], m["value"], unit=m.get("unit", ""))
+                for m in record.get("metrics", [])
+            ],
+        )
 
 
 def new_run_dir(base: Path | str = "runs") -> Path:
@@ -178,7 +212,7 @@ def _error_summary(exc: BaseException) -> str:
 
 
 def run_one(
-    notebook_path: Path,
+    notebook: Path | Mapping[str, Any],
     output_path: Path,
     parameters: dict[str, Any] | None = None,
     *,
@@ -186,13 +220,14 @@ def run_one(
     name: str = "",
     label: str = "",
     kernel_name: str | None = None,
+    timeout: float | None = None,
 ) -> RunResult:
-    """Execute one notebook with papermill and read back its claims.
+    """Execute one notebook with papermill and read back its claims and metrics.
 
     Parameters
     ----------
-    notebook_path : Path
-        The notebook to run.
+    notebook : Path or notebook node
+        The notebook to run: a file, or its content (what remote workers receive).
     output_path : Path
         Where the executed notebook is written (also on failure: papermill saves
         it after every cell). Files the notebook writes through
@@ -204,6 +239,9 @@ def run_one(
     kernel_name : str, optional
         Jupyter kernel; by default the notebook's own (``python3``), which runs in
         the current Python environment.
+    timeout : float, optional
+        Seconds the whole run may take; past them its kernel is killed and the run
+        is recorded as an error. No limit by default.
 
     Returns
     -------
@@ -212,58 +250,173 @@ def run_one(
     """
     import papermill
 
+    if not isinstance(notebook, Path | str):
+        import nbformat
+
+        notebook = nbformat.from_dict(notebook)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     artifacts = output_path.with_suffix("")
     artifacts.mkdir(parents=True, exist_ok=True)
     previous = os.environ.get(RUN_DIR_ENV)
     os.environ[RUN_DIR_ENV] = str(artifacts.resolve())
+    watchdog = _Watchdog(timeout)
     start = time.perf_counter()
     error = None
     try:
         papermill.execute_notebook(
-            str(notebook_path),
+            notebook if not isinstance(notebook, Path) else str(notebook),
             str(output_path),
             parameters=parameters or {},
             kernel_name=kernel_name,
             cwd=str(artifacts),
             progress_bar=False,
+            kernel_manager_class=watchdog.kernel_manager_class,
             # ipykernel warns on every start that local TCP is unencrypted; keep runs quiet.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except Exception as exc:  # a failing notebook is a result, not a crash
         error = _error_summary(exc)
     finally:
+        watchdog.cancel()
         if previous is None:
             os.environ.pop(RUN_DIR_ENV, None)
         else:
             os.environ[RUN_DIR_ENV] = previous
     seconds = time.perf_counter() - start
+    if watchdog.fired:
+        error = f"Timeout: the run took longer than {timeout:g} s and was stopped"
     if not any(artifacts.iterdir()):
         artifacts.rmdir()
-    claims = _read_claims(output_path)
+    claims, metrics = _read_outputs(output_path)
     values = dict(parameters or {})
-    return RunResult(notebook_id, name, output_path, seconds, claims, error, values, label)
+    return RunResult(notebook_id, name, output_path, seconds, claims, error, values, label, metrics)
 
 
-def _read_claims(path: Path) -> list[Claim]:
+class _Watchdog:
+    """Kills the kernel of one run when the run exceeds its time limit.
+
+    papermill builds the kernel manager from a class; each run gets its own
+    subclass that reports its kernel here, so that only this run's kernel is
+    killed, even when several runs share a process (a Dask worker's threads).
+    """
+
+    def __init__(self, timeout: float | None) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        self.fired = False
+        self._managers: list[Any] = []
+        self._timer = None
+        watchdog = self
+
+        class _Tracked(AsyncKernelManager):
+            async def _async_post_start_kernel(self, **kwargs: Any) -> None:
+                await super()._async_post_start_kernel(**kwargs)
+                watchdog._managers.append(self)
+
+        self.kernel_manager_class = _Tracked
+        if timeout is not None:
+            self._timer = threading.Timer(timeout, self._kill)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _kill(self) -> None:
+        for manager in self._managers:
+            pid = getattr(manager.provisioner, "pid", None)
+            if pid:
+                self.fired = True
+                with contextlib.suppress(ProcessLookupError):  # it may have just ended
+                    os.kill(pid, signal.SIGKILL)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _read_outputs(path: Path) -> tuple[list[Claim], list[Metric]]:
     try:
         with path.open(encoding="utf-8") as handle:
-            return claims_from_outputs(json.load(handle).get("cells", []))
+            cells = json.load(handle).get("cells", [])
     except (OSError, ValueError):
+        return [], []
+    return claims_from_outputs(cells), metrics_from_outputs(cells)
+
+
+def load_results(out_dir: Path) -> list[RunResult]:
+    """The results recorded in ``out_dir/results.jsonl``, oldest first.
+
+    A run recorded twice (re-run after a failure) appears twice; the last record
+    is the current one. A line cut short by a crash is skipped.
+    """
+    log = Path(out_dir) / "results.jsonl"
+    if not log.exists():
         return []
+    results = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        try:
+            results.append(RunResult.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return results
 
 
-#: What a worker process needs for one run (plain values: it is pickled).
-_Job = tuple[Path, Path, dict[str, Any], str, str, str]
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs for one run: plain values, pickled to a process or a Dask worker."""
+
+    source: dict[str, Any]
+    output: Path
+    parameters: dict[str, Any]
+    notebook_id: str
+    name: str
+    label: str
+    timeout: float | None
+    remote: bool
 
 
-def _run_job(job: _Job) -> RunResult:
-    source, output, parameters, notebook_id, name, label = job
+def _run_job(job: _Job) -> tuple[RunResult, str | None]:
+    """Run one job; a remote job runs in a scratch folder and sends the notebook back."""
+    scratch = Path(tempfile.mkdtemp(prefix="mlsys-kit-job-")) if job.remote else None
+    output = scratch / job.output.name if scratch else job.output
     try:
-        return run_one(source, output, parameters, notebook_id=notebook_id, name=name, label=label)
+        result = run_one(
+            job.source,
+            output,
+            job.parameters,
+            notebook_id=job.notebook_id,
+            name=job.name,
+            label=job.label,
+            timeout=job.timeout,
+        )
+        text = output.read_text(encoding="utf-8") if scratch and output.exists() else None
     except Exception:  # pragma: no cover - keep other runs' results
         error = traceback.format_exc(limit=3)
-        return RunResult(notebook_id, name, output, 0.0, [], error, parameters, label)
+        result = RunResult(job.notebook_id, job.name, output, 0.0, [], error, job.parameters)
+        result.label, text = job.label, None
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    result.output = job.output
+    return result, text
+
+
+def _executor(jobs: int, scheduler: str | None) -> Executor | None:
+    """A local process pool, a Dask cluster's executor, or None to run in this process."""
+    if scheduler is not None:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - distributed is a dependency
+            raise ParameterError("run: scheduler= needs dask.distributed installed") from exc
+        try:
+            client = Client(scheduler, timeout="5s")
+        except OSError as exc:
+            raise ParameterError(
+                f"run: no Dask scheduler answers at {scheduler!r} ({exc}); start one with "
+                "`dask scheduler` and give its address, e.g. tcp://127.0.0.1:8786"
+            ) from exc
+        return client.get_executor(pure=False)
+    if jobs == 1:
+        return None
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
 
 
 def run(
@@ -272,6 +425,8 @@ def run(
     parameters: dict[str, dict[str, Any]] | None = None,
     *,
     jobs: int = 1,
+    scheduler: str | None = None,
+    timeout: float | None = None,
     on_result: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
     """Execute run specs into ``out_dir/<chapter>/<notebook>[--<label>].ipynb``.
@@ -289,7 +444,15 @@ def run(
         Parameter values of the bare notebooks in ``specs``, keyed by notebook id
         ``"NN/MM"``.
     jobs : int, default 1
-        Runs executed at once, each in its own process.
+        Runs executed at once on this machine, each in its own process.
+    scheduler : str, optional
+        Address of a Dask scheduler (``"tcp://HOST:PORT"``): the runs go to its
+        workers instead (``jobs`` is then ignored). Workers need the kit installed,
+        nothing else: each receives the notebook and sends the executed one back.
+        Files a notebook writes with :func:`mlsys_kit.output_dir` stay on the worker.
+    timeout : float, optional
+        Seconds one run may take before its kernel is killed and it is recorded
+        as an error. No limit by default.
     on_result : callable, optional
         Called with each result as soon as it is known (for progress bars).
 
@@ -303,9 +466,14 @@ def run(
     ------
     ParameterError
         Before anything runs: for an unknown parameter, a value its declaration
-        refuses, or two specs with the same output (give them distinct labels).
+        refuses, two specs with the same output (give them distinct labels), or a
+        scheduler that does not answer.
     """
     jobs = check_int("jobs", jobs, min=1, owner="run")
+    if timeout is not None:
+        timeout = check_float("timeout", timeout, min=0, open_min=True, owner="run")
+    if scheduler is not None:
+        scheduler = check_type("scheduler", scheduler, str, owner="run")
     parameters = parameters or {}
     specs = [
         spec if isinstance(spec, RunSpec) else RunSpec(spec, parameters.get(spec.id, {}))
@@ -313,36 +481,51 @@ def run(
     ]
     out_dir = Path(out_dir)
     jobs_list: list[_Job] = []
+    outputs: set[Path] = set()
     for spec in specs:
         output = spec.output_path(out_dir)
-        if any(job[1] == output for job in jobs_list):
+        if output in outputs:
             raise ParameterError(
                 f"run: two runs of {spec.notebook.id} would write {output}; "
                 "give each run of a notebook its own label"
             )
+        outputs.add(output)
         values = spec.checked_parameters()
         nb = spec.notebook
-        jobs_list.append((nb.path, output, values, nb.id, nb.name, spec.label))
+        remote = scheduler is not None
+        job = _Job(nb.source, output, values, nb.id, nb.name, spec.label, timeout, remote)
+        jobs_list.append(job)
     _warm_caches()
     out_dir.mkdir(parents=True, exist_ok=True)
+    executor = _executor(jobs, scheduler) if jobs_list else None
     results: dict[int, RunResult] = {}
     log = out_dir / "results.jsonl"
 
-    def record(index: int, result: RunResult) -> None:
+    def record(index: int, outcome: tuple[RunResult, str | None]) -> None:
+        result, text = outcome
+        if text is not None:
+            result.output.parent.mkdir(parents=True, exist_ok=True)
+            result.output.write_text(text, encoding="utf-8")
         results[index] = result
         with log.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(result.to_dict(), ensure_ascii=False, default=repr) + "\n")
         if on_result:
             on_result(result)
 
-    if jobs == 1:
+    if executor is None:
         for index, job in enumerate(jobs_list):
             record(index, _run_job(job))
     else:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_run_job, job): index for index, job in enumerate(jobs_list)}
+        try:
+            futures = {executor.submit(_run_job, job): i for i, job in enumerate(jobs_list)}
             for future in as_completed(futures):
                 record(futures[future], future.result())
+        finally:
+            client = getattr(executor, "_client", None)  # a Dask cluster's executor
+            if client is not None:
+                client.close()  # cancels what has not run
+            else:
+                executor.shutdown(wait=False, cancel_futures=True)
     return [results[index] for index in range(len(jobs_list))]
 
 

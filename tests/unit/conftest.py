@@ -78,10 +78,12 @@ def notebook_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         root / "01-overview" / "01-tiny.ipynb",
         DECLARED_SETUP,
         'from mlsys_kit import claim\nclaim("n is positive", n, ">", 0, digits=0)',
+        "from mlsys_kit import verdict\nverdict()",
     )
     write_notebook(
         root / "02-design" / "01-fails.ipynb",
         'from mlsys_kit import claim\nclaim("n is huge", n, ">", 100, digits=0)',
+        "from mlsys_kit import verdict\nverdict()",
         title="# A notebook whose claim fails",
     )
     monkeypatch.setenv(catalog.NOTEBOOKS_ENV, str(root))

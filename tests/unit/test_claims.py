@@ -5,7 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from mlsys_kit.claims import ClaimFailed, claim, claims_from_outputs, evaluate_claim
+from mlsys_kit.claims import (
+    ClaimFailed,
+    check,
+    claim,
+    claims_from_outputs,
+    clear_claims,
+    evaluate_claim,
+    metrics_from_outputs,
+    record,
+    verdict,
+)
 from mlsys_kit.params import ParameterError
 
 
@@ -40,10 +50,63 @@ def test_units_and_measured_values() -> None:
     assert measured.evidence == "observed ~12.34× > 2.00×"
 
 
-def test_failed_claim_raises_with_the_evidence(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(ClaimFailed, match=r"Rare: observed 0.40 < 0.10 does not hold"):
-        claim("Rare", 0.4, "<", 0.1)
-    assert "✘ Rare" in capsys.readouterr().out  # the reader sees the failed line first
+@pytest.fixture(autouse=True)
+def _fresh_ledger():
+    clear_claims()
+    yield
+    clear_claims()
+
+
+def test_a_failed_lesson_is_shown_and_the_verdict_fails_after_all_are_shown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    claim("Rare", 0.4, "<", 0.1)  # does not raise: later claims are still shown
+    claim("Common", 0.9, ">", 0.5)
+    check("Sums to one", 1.0, "==", 1.0)
+    out = capsys.readouterr().out
+    assert "✘ Rare" in out and "✔ Common" in out and "✔ check: Sums to one" in out
+    with pytest.raises(
+        ClaimFailed, match=r"^1 of 2 lessons failed: Rare \(observed 0.40 < 0.10\)$"
+    ):
+        verdict()
+    assert capsys.readouterr().out == "Lessons: 1 of 2 held · checks: 1 of 1 held\n"
+
+
+def test_a_failed_check_fails_the_verdict_and_is_named_apart() -> None:
+    claim("Holds", 2, ">", 1)
+    check("Hash catches the edit", 0, "==", 1)
+    with pytest.raises(ClaimFailed, match=r"^1 of 1 checks failed: Hash catches the edit"):
+        verdict()
+
+
+def test_verdict_passes_silently_when_all_hold(capsys: pytest.CaptureFixture[str]) -> None:
+    claim("a", 1, ">", 0)
+    assert verdict() is None
+    assert "Lessons: 1 of 1 held · checks: 0 of 0 held" in capsys.readouterr().out
+
+
+def test_rerunning_a_cell_replaces_its_claim_instead_of_counting_it_twice() -> None:
+    claim("a", 0, ">", 1)
+    claim("a", 2, ">", 1)  # the reader fixed the cell and re-ran it
+    verdict()
+
+
+def test_lessons_and_checks_keep_their_kind() -> None:
+    assert evaluate_claim("s", 1, ">", 0).kind == "lesson"
+    assert evaluate_claim("s", 1, ">", 0, kind="check").kind == "check"
+    with pytest.raises(ParameterError, match=r"kind='rule' is not allowed"):
+        evaluate_claim("s", 1, ">", 0, kind="rule")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "op", "threshold", "margin"),
+    [(5, ">", 3, 2), (5, ">=", 3, 2), (1, "<", 3, 2), (4, "<=", 3, -1), (2, "==", 3, -1)],
+)
+def test_margin_is_positive_on_the_passing_side(value, op, threshold, margin) -> None:
+    result = evaluate_claim("s", value, op, threshold)
+    assert result.margin == margin
+    assert result.relative_margin == pytest.approx(margin / 3)
+    assert math.isnan(evaluate_claim("s", 1, ">", 0).relative_margin)
 
 
 def test_claim_returns_nothing_and_prints_outside_notebooks(
@@ -87,3 +150,22 @@ def test_claims_round_trip_through_notebook_outputs() -> None:
         {"cell_type": "code", "outputs": [{"metadata": second._repr_mimebundle_()[1]}]},
     ]
     assert claims_from_outputs(cells) == [first, second]
+
+
+def test_metrics_are_shown_rounded_and_collected_at_full_precision(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    record("delay_days", 12.34567, digits=1)
+    assert capsys.readouterr().out == "recorded delay_days = 12.3\n"
+    from mlsys_kit.claims import Metric
+
+    metadata = Metric("delay_days", 12.34567)._repr_mimebundle_()[1]
+    cells = [{"cell_type": "code", "outputs": [{"metadata": metadata}]}]
+    assert metrics_from_outputs(cells) == [Metric("delay_days", 12.34567)]
+    assert claims_from_outputs(cells) == []
+
+
+@pytest.mark.parametrize(("name", "value"), [("two words", 1.0), ("ok", math.nan)])
+def test_bad_metrics_are_refused(name: str, value: float) -> None:
+    with pytest.raises(ParameterError, match=r"^record"):
+        record(name, value)

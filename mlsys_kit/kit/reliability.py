@@ -1,0 +1,277 @@
+"""The claims reliability report: how often each lesson holds on seeds nobody tuned.
+
+A lesson is only as good as the share of runs in which it holds. ``mlsys-kit
+reliability`` runs every notebook at its test sizes (the first parameter set of
+``tests/notebook_parameters.toml``, whose seed is replaced) on seeds far from the
+ones the notebooks and tests use (``1000, 1001, …``), through the same sweep
+engine as ``mlsys-kit sweep`` (resumable, local processes or a Dask cluster), and
+writes a Markdown report: for every claim, its pass rate over the seeds and its
+margin (value minus threshold on the passing side, in the claim's units and
+relative to the threshold) as median and worst case.
+
+Claims are matched across runs by notebook, kind and position (the third lesson
+of a notebook is the same lesson in every run, whatever numbers its statement
+quotes). A run that stopped before a claim counts as a run in which it did not
+hold. The kit's standard (``CONTRIBUTING.md``) asks every lesson to hold in at
+least :data:`TARGET` of the seeds.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import tomllib
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlsys_kit.kit.catalog import Notebook
+from mlsys_kit.kit.runner import RunSpec
+from mlsys_kit.kit.sweep import grid_specs
+from mlsys_kit.params import ParameterError, check_int
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "TARGET",
+    "FIRST_UNSEEN_SEED",
+    "load_test_sizes",
+    "reliability_specs",
+    "reliability_table",
+    "plot_reliability",
+    "write_report",
+]
+
+#: The share of unseen seeds on which every lesson must hold.
+TARGET = 0.95
+
+#: Reliability seeds start here, far from the seeds notebooks and tests use.
+FIRST_UNSEEN_SEED = 1000
+
+
+def load_test_sizes(path: Path) -> dict[str, dict[str, Any]]:
+    """Each notebook's test sizes: the first parameter set of a TOML file, seed removed.
+
+    Parameters
+    ----------
+    path : Path
+        A file like ``tests/notebook_parameters.toml``: notebook id → list of
+        parameter sets.
+
+    Returns
+    -------
+    dict
+        Notebook id → parameter values (without ``seed``).
+
+    Raises
+    ------
+    ParameterError
+        When the file is missing or is not such a TOML file.
+    """
+    path = Path(path)
+    try:
+        sets = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ParameterError(f"reliability: cannot read the test sizes in {path}: {exc}") from exc
+    sizes = {}
+    for key, value in sets.items():
+        if not isinstance(value, list) or not value or not isinstance(value[0], dict):
+            raise ParameterError(f"reliability: {path}: {key} must be a list of parameter tables")
+        sizes[key] = {name: v for name, v in value[0].items() if name != "seed"}
+    return sizes
+
+
+def reliability_specs(
+    notebooks: Sequence[Notebook],
+    sizes: Mapping[str, Mapping[str, Any]],
+    *,
+    n_seeds: int = 20,
+    first_seed: int = FIRST_UNSEEN_SEED,
+) -> list[RunSpec]:
+    """Every notebook at its test sizes on ``n_seeds`` unseen seeds.
+
+    Parameters
+    ----------
+    notebooks : sequence of Notebook
+    sizes : mapping
+        Notebook id → fixed parameter values (from :func:`load_test_sizes`); a notebook
+        without an entry runs at its defaults.
+    n_seeds : int, default 20
+    first_seed : int, default 1000
+
+    Returns
+    -------
+    list of RunSpec
+        Labelled ``seed=<s>``, seeds in the outer loop so that a partial report
+        covers every notebook.
+    """
+    n_seeds = check_int("n_seeds", n_seeds, min=1, owner="reliability")
+    first_seed = check_int("first_seed", first_seed, min=0, owner="reliability")
+    seeds = range(first_seed, first_seed + n_seeds)
+    per_notebook = [grid_specs(nb, {}, seeds=seeds, fixed=sizes.get(nb.id, {})) for nb in notebooks]
+    return [spec for round_ in zip(*per_notebook, strict=True) for spec in round_]
+
+
+def reliability_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Pass rate and margins of every claim over the runs of a reliability sweep.
+
+    Parameters
+    ----------
+    tidy : DataFrame
+        From :func:`mlsys_kit.kit.sweep.tidy_table`.
+
+    Returns
+    -------
+    DataFrame
+        One row per notebook, kind and position: the statement (as the most runs
+        showed it), ``runs`` (of the notebook), ``held`` (runs in which it held),
+        ``pass_rate`` (held / runs: a run that stopped before the claim counts as
+        not held), and ``margin_median``, ``margin_worst``, ``relative_median``,
+        ``relative_worst`` over the runs that evaluated it.
+    """
+    import pandas as pd
+
+    runs = tidy.groupby("notebook")["label"].nunique().rename("runs")
+    claims = tidy[tidy["kind"].isin(["lesson", "check"])]
+    grouped = claims.groupby(["notebook", "kind", "position"], sort=True)
+    table = pd.DataFrame(
+        {
+            "statement": grouped["name"].agg(lambda s: s.mode().iloc[0]),
+            "held": grouped["passed"].sum().astype(int),
+            "evaluated": grouped["passed"].size(),
+            "margin_median": grouped["margin"].median(),
+            "margin_worst": grouped["margin"].min(),
+            "relative_median": grouped["relative_margin"].median(),
+            "relative_worst": grouped["relative_margin"].min(),
+        }
+    ).reset_index()
+    table = table.merge(runs, left_on="notebook", right_index=True)
+    table["pass_rate"] = table["held"] / table["runs"]
+    order = ["notebook", "kind", "position", "statement", "runs", "evaluated", "held", "pass_rate"]
+    return table[order + [c for c in table.columns if c not in order]]
+
+
+def plot_reliability(table: pd.DataFrame) -> Figure:
+    """Pass rate of every claim, lessons and checks apart, with the target drawn."""
+    import matplotlib.pyplot as plt
+
+    from mlsys_kit.notebook import COLORS
+
+    table = table.sort_values(["notebook", "kind", "position"], ascending=False)
+    labels = [f"{r.notebook} {r.kind[0].upper()}{r.position + 1}" for r in table.itertuples()]
+    height = max(3.0, 0.16 * len(table) + 1)
+    fig, ax = plt.subplots(figsize=(7, height), layout="constrained")
+    colours = [
+        COLORS["vermillion"] if rate < TARGET else COLORS["blue" if kind == "lesson" else "grey"]
+        for rate, kind in zip(table["pass_rate"], table["kind"], strict=True)
+    ]
+    ax.barh(range(len(table)), 100 * table["pass_rate"], color=colours)
+    ax.axvline(100 * TARGET, color="black", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(table)), labels, fontsize=6)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("runs in which the claim held (%)")
+    ax.set_title("Claims on unseen seeds: lessons (L, blue), checks (C, grey), below target (red)")
+    return fig
+
+
+def _commit(root: Path) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def write_report(
+    table: pd.DataFrame,
+    path: Path,
+    *,
+    command: str,
+    seeds: Sequence[int],
+    sizes_file: str,
+    wall_seconds: float | None = None,
+    workers: str = "",
+    titles: Mapping[str, str] | None = None,
+    root: Path | None = None,
+) -> Path:
+    """Write the Markdown report and its figure (``<path>.png``); return the report's path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure = path.with_suffix(".png")
+    fig = plot_reliability(table)
+    fig.savefig(figure, dpi=110)
+    titles = titles or {}
+    lessons = table[table["kind"] == "lesson"]
+    checks = table[table["kind"] == "check"]
+    below = lessons[lessons["pass_rate"] < TARGET]
+    took = f"{wall_seconds / 60:.0f} min" if wall_seconds is not None else "not timed"
+    lines = [
+        "# Claims reliability report",
+        "",
+        "How often each claim of the kit holds on seeds that no notebook was tuned on, at the",
+        "notebooks' test sizes. Generated by `mlsys-kit reliability`; do not edit by hand.",
+        "",
+        f"- Command: `{command}`",
+        f"- Date: {date.today().isoformat()}; commit {_commit(root or Path.cwd())}",
+        f"- Seeds: {seeds[0]}–{seeds[-1]} ({len(seeds)} per notebook); sizes: first set of "
+        f"`{sizes_file}` per notebook",
+        f"- Machine: {platform.machine()}, Python {platform.python_version()}; "
+        f"wall time {took}{f' with {workers}' if workers else ''}",
+        "",
+        f"**{len(lessons) - len(below)} of {len(lessons)} lessons hold on at least "
+        f"{TARGET:.0%} of the seeds**; {len(checks)} checks "
+        f"({int((checks['pass_rate'] >= TARGET).sum())} at target).",
+        "Margin: how far the value lies on the passing side of the threshold (negative: the",
+        "claim failed), in the claim's units; relative: as a share of the threshold.",
+        "",
+        f"![Pass rate of every claim]({figure.name})",
+        "",
+    ]
+    if len(below):
+        lines += ["## Below target", ""]
+        lines += [f"- {r.notebook} — {r.statement} ({r.pass_rate:.0%})" for r in below.itertuples()]
+        lines.append("")
+    for notebook, rows in table.groupby("notebook", sort=True):
+        title = titles.get(notebook, "")
+        lines += [f"## {notebook} {title}".rstrip(), ""]
+        lines += [
+            "| | kind | claim | held | median margin | worst margin | median rel. | worst rel. |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rows.itertuples():
+            flag = "✔" if r.pass_rate >= TARGET else "⚠"
+            statement = str(r.statement).replace("|", "\\|")
+            lines.append(
+                f"| {flag} | {r.kind} | {statement} | {r.held}/{r.runs} | "
+                f"{_fmt(r.margin_median)} | {_fmt(r.margin_worst)} | "
+                f"{_pct(r.relative_median)} | {_pct(r.relative_worst)} |"
+            )
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _fmt(value: float) -> str:
+    if value != value:  # NaN
+        return "—"
+    return f"{value:.3g}"
+
+
+def _pct(value: float) -> str:
+    if value != value:
+        return "—"
+    return f"{100 * value:+.0f}%"

@@ -1,0 +1,418 @@
+"""Sweeps and the reliability report: grids, resumption, failures, timeouts, a real Dask cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mlsys_kit.claims import Claim, Metric, evaluate_claim
+from mlsys_kit.kit import catalog
+from mlsys_kit.kit.cli import main
+from mlsys_kit.kit.reliability import (
+    load_test_sizes,
+    reliability_specs,
+    reliability_table,
+    write_report,
+)
+from mlsys_kit.kit.runner import RunResult, load_results
+from mlsys_kit.kit.sweep import (
+    TABLE_COLUMNS,
+    grid_specs,
+    parse_grid,
+    plot_sweep,
+    run_label,
+    sweep,
+    tidy_table,
+    write_table,
+)
+from mlsys_kit.params import ParameterError
+
+#: A notebook for sweeps: a lesson on n, a check, a metric, and knobs to fail or hang.
+SWEPT_CELLS = (
+    "from mlsys_kit import Choice, Int, check_parameters\n"
+    "PARAMETERS = {'seed': Int(min=0), 'n': Int(min=1), 'mode': Choice('fast', 'slow', 'crash')}\n"
+    "check_parameters(PARAMETERS, globals())",
+    "import time\n"
+    "if mode == 'crash':\n"
+    "    raise RuntimeError('this run crashes')\n"
+    "time.sleep(60 if mode == 'slow' else 0)",
+    "from mlsys_kit import check, claim, record, verdict\n"
+    "record('n_plus_seed', n + seed)\n"
+    "claim(f'n ({n}) is above 2', n, '>', 2, digits=0)\n"
+    "check('seed is a count', seed, '>=', 0, digits=0)\n"
+    "verdict()",
+)
+SWEPT_PARAMETERS = "seed = 0\nn = 3\nmode = 'fast'"
+
+
+@pytest.fixture
+def swept(notebook_tree: Path, make_notebook) -> catalog.Notebook:
+    make_notebook(
+        notebook_tree / "03-sweeps" / "01-swept.ipynb", *SWEPT_CELLS, parameters=SWEPT_PARAMETERS
+    )
+    return catalog.find("03/01")
+
+
+def _fake_result(label: str, n: int, seed: int, *, error: str | None = None) -> RunResult:
+    claims = (
+        []
+        if error
+        else [
+            evaluate_claim(f"n ({n}) is above 2", n, ">", 2),
+            evaluate_claim("seed is a count", seed, ">=", 0, kind="check"),
+        ]
+    )
+    metrics = [] if error else [Metric("n_plus_seed", n + seed)]
+    return RunResult(
+        "03/01", "x", Path("o.ipynb"), 1.0, claims, error, {"n": n, "seed": seed}, label, metrics
+    )
+
+
+# --- grids and labels ------------------------------------------------------------------------
+
+
+def test_parse_grid_reads_typed_values_in_order(notebook_tree: Path) -> None:
+    tiny = catalog.find("01/01")
+    assert parse_grid(tiny, ["n=1,10", "mode=slow,fast"]) == {
+        "n": [1, 10],
+        "mode": ["slow", "fast"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["n"], r"--grid 'n' must read NAME=V1,V2"),
+        (["n="], r"--grid n= has no values"),
+        (["n=1", "n=2"], r"names 'n' twice"),
+        (["n=0,1"], r"n=0 is out of range"),
+        (["colour=red"], r"no parameter"),
+        (["n=ten"], r"n"),
+    ],
+)
+def test_parse_grid_refuses_what_a_run_would_refuse(
+    notebook_tree: Path, items: list[str], message: str
+) -> None:
+    with pytest.raises(ParameterError, match=message):
+        parse_grid(catalog.find("01/01"), items)
+
+
+def test_grid_specs_cover_every_combination_with_seeds_last(notebook_tree: Path) -> None:
+    specs = grid_specs(catalog.find("01/01"), {"n": [1, 2], "mode": ["fast", "slow"]}, seeds=[7, 8])
+    assert len(specs) == 8
+    assert specs[0].label == "n=1,mode=fast,seed=7"
+    assert specs[0].parameters == {"n": 1, "mode": "fast", "seed": 7}
+    assert len({s.label for s in specs}) == 8
+
+
+def test_grid_specs_keep_fixed_values_out_of_labels(notebook_tree: Path) -> None:
+    (spec,) = grid_specs(catalog.find("01/01"), {}, seeds=[3], fixed={"n": 9})
+    assert spec.label == "seed=3" and spec.parameters == {"n": 9, "seed": 3}
+    with pytest.raises(ParameterError, match="not both"):
+        grid_specs(catalog.find("01/01"), {"seed": [1]}, seeds=[2])
+    with pytest.raises(ParameterError, match="both fixed and swept"):
+        grid_specs(catalog.find("01/01"), {"n": [1]}, fixed={"n": 2})
+
+
+def test_unsafe_labels_become_stable_hashes() -> None:
+    assert run_label({"path": "a/b"}) == run_label({"path": "a/b"})
+    assert run_label({"path": "a/b"}) != run_label({"path": "a/c"})
+    assert run_label({"path": "a/b"}).startswith("run-")
+
+
+# --- the tidy table and its figure -----------------------------------------------------------
+
+
+def test_tidy_table_has_one_row_per_run_and_claim_or_metric() -> None:
+    results = [_fake_result("n=1,seed=0", 1, 0), _fake_result("n=5,seed=0", 5, 0)]
+    results.append(_fake_result("n=9,seed=0", 9, 0, error="RuntimeError: boom"))
+    table = tidy_table(results)
+    assert list(table.columns) == [*TABLE_COLUMNS, "n", "seed"]
+    assert len(table) == 3 + 3 + 1
+    lesson = table[(table["kind"] == "lesson") & (table["n"] == 1)].iloc[0]
+    assert lesson["passed"] == False  # noqa: E712 - a numpy bool
+    assert lesson["margin"] == pytest.approx(-1) and lesson["relative_margin"] == pytest.approx(
+        -0.5
+    )
+    metric = table[(table["kind"] == "metric") & (table["n"] == 5)].iloc[0]
+    assert metric["value"] == 5 and pd.isna(metric["threshold"])
+    failed = table[table["status"] == "error"].iloc[0]
+    assert pd.isna(failed["kind"]) and failed["error"] == "RuntimeError: boom"
+
+
+def test_a_parameter_named_like_a_column_keeps_a_prefix() -> None:
+    result = _fake_result("x", 1, 0)
+    result.parameters["value"] = 3
+    assert "param:value" in tidy_table([result]).columns
+
+
+def test_write_table_round_trips_through_parquet_and_csv(tmp_path: Path) -> None:
+    table = tidy_table([_fake_result("n=1,seed=0", 1, 0), _fake_result("n=3,seed=0", 3, 0)])
+    parquet, csv = write_table(table, tmp_path)
+    back = pd.read_parquet(parquet)
+    assert back.shape == table.shape
+    assert pd.read_csv(csv).shape == table.shape
+
+
+def test_plot_sweep_draws_metrics_by_default_and_lessons_by_position() -> None:
+    results = [_fake_result(f"n={n},seed={s}", n, s) for n in (1, 3, 5) for s in (0, 1)]
+    table = tidy_table(results)
+    fig = plot_sweep(table)
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["n_plus_seed"]
+    assert fig.axes[0].get_xlabel() == "n"
+    # statements quote n, yet all runs' lesson lands in one panel
+    fig = plot_sweep(table, y=["n (3) is above 2"])
+    (ax,) = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(ax.collections) == 2  # held and failed runs
+    with pytest.raises(ParameterError, match="nothing named 'speed'"):
+        plot_sweep(table, y=["speed"])
+    with pytest.raises(ParameterError, match="x='colour' is not a column"):
+        plot_sweep(table, x="colour")
+
+
+# --- running sweeps --------------------------------------------------------------------------
+
+
+def test_a_sweep_runs_every_combination_then_resumes_without_rerunning(swept) -> None:
+    out = Path("sw")
+    specs = grid_specs(swept, {"n": [1, 4]}, seeds=[0, 1])
+    results = sweep(specs, out)
+    assert [r.status for r in results] == ["claim failed", "claim failed", "ok", "ok"]
+    assert results[2].metrics == [Metric("n_plus_seed", 4.0)]
+    assert [c.kind for c in results[2].claims] == ["lesson", "check"]
+    seen = []
+    again = sweep(specs, out, on_start=lambda todo, done: seen.append((todo, done)))
+    assert seen == [(0, 4)]
+    assert [r.label for r in again] == [s.label for s in specs]
+    assert len(load_results(out)) == 4, "nothing ran twice"
+
+
+def test_a_crashing_and_a_hanging_run_are_recorded_and_never_stop_the_others(swept) -> None:
+    out = Path("sw")
+    specs = grid_specs(swept, {"mode": ["crash", "slow", "fast"]})
+    start = time.perf_counter()
+    results = sweep(specs, out, timeout=8)
+    assert time.perf_counter() - start < 50, "the hanging run was stopped"
+    crash, slow, fast = results
+    assert crash.status == "error" and "RuntimeError" in crash.error and "crashes" in crash.error
+    assert slow.status == "error" and slow.error.startswith("Timeout: the run took longer than 8")
+    assert fast.ok
+    rerun = []
+    sweep(specs, out, retry_errors=True, on_start=lambda todo, done: rerun.append(todo), timeout=8)
+    assert rerun == [2], "--retry-errors re-runs the errors, not the finished run"
+
+
+def test_a_killed_sweep_resumes_and_loses_nothing_finished(swept, tmp_path: Path) -> None:
+    out = tmp_path / "killed"
+    command = [
+        sys.executable,
+        "-m",
+        "mlsys_kit.kit.cli",
+        "sweep",
+        "03/01",
+        "--grid",
+        "n=3,4,5,6",
+        "--out",
+        str(out),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    log = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = {json.loads(line)["label"] for line in log.read_text().splitlines()}
+    assert 1 <= len(finished) < 4, "killed after the first run finished, before the last"
+    specs = grid_specs(swept, {"n": [3, 4, 5, 6]})
+    todo = []
+    results = sweep(specs, out, on_start=lambda t, d: todo.append(t))
+    assert todo == [4 - len(finished)]
+    assert all(r.ok for r in results)
+    labels = [r.label for r in load_results(out)]
+    assert sorted(labels) == sorted(s.label for s in specs), "each run recorded exactly once"
+
+
+def test_the_sweep_command_writes_table_and_figure(swept, capsys) -> None:
+    status = main(["sweep", "03/01", "--grid", "n=1,4", "--seeds", "2", "--out", "cli"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "4 runs (0 errors); lessons held in 2/4 run×lesson pairs." in out
+    table = pd.read_parquet("cli/sweep.parquet")
+    assert set(table["kind"]) == {"lesson", "check", "metric"}
+    assert Path("cli/sweep.png").stat().st_size > 0
+    assert main(["sweep", "03/01", "--grid", "n=1,4", "--seeds", "2", "--out", "cli"]) == 0
+    assert "0 to run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--grid", "n=0"], "n=0 is out of range"),
+        ([], "give at least one --grid"),
+        (["--grid", "n=1", "--timeout", "0"], "--timeout must be a positive"),
+        (["--grid", "n=1", "--jobs", "0"], "--jobs must be at least 1"),
+    ],
+)
+def test_the_sweep_command_refuses_bad_requests_before_running(
+    swept, no_kernels, capsys, argv: list[str], message: str
+) -> None:
+    assert main(["sweep", "03/01", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert no_kernels == []
+
+
+# --- a real Dask cluster ---------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path):
+    """A real ``dask scheduler`` and two ``dask worker`` processes on loopback."""
+    from distributed import Client
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    bin_dir = Path(sys.executable).parent
+    logs = (tmp_path / "dask.log").open("w")
+    scheduler = subprocess.Popen(
+        [
+            bin_dir / "dask",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-dashboard",
+        ],
+        stdout=logs,
+        stderr=logs,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    workers = subprocess.Popen(
+        [
+            bin_dir / "dask",
+            "worker",
+            address,
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+        ],
+        stdout=logs,
+        stderr=logs,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with Client(address, timeout="5s") as client:
+                    client.wait_for_workers(2, timeout=30)
+                break
+            except (OSError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        yield address
+    finally:
+        for process in (workers, scheduler):
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in (workers, scheduler):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        logs.close()
+
+
+def test_a_sweep_runs_unchanged_on_a_dask_cluster(swept, dask_cluster: str) -> None:
+    out = Path("on-dask")
+    specs = grid_specs(swept, {"n": [1, 4]}, seeds=[0, 1])
+    results = sweep(specs, out, scheduler=dask_cluster)
+    assert [r.status for r in results] == ["claim failed", "claim failed", "ok", "ok"]
+    for result in results:
+        assert result.output.exists(), "the worker sent the executed notebook back"
+    local = sweep(specs, Path("local"))
+    assert [r.claims for r in results] == [r.claims for r in local], "same results as locally"
+    todo = []
+    sweep(specs, out, scheduler=dask_cluster, on_start=lambda t, d: todo.append(t))
+    assert todo == [0], "a Dask sweep resumes like a local one"
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(swept) -> None:
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(ParameterError, match="no Dask scheduler answers at"):
+        sweep(grid_specs(swept, {"n": [3]}), Path("x"), scheduler=address)
+
+
+# --- the reliability report ------------------------------------------------------------------
+
+
+def test_load_test_sizes_takes_the_first_set_without_its_seed(tmp_path: Path) -> None:
+    toml = tmp_path / "sets.toml"
+    toml.write_text('"01/01" = [{ seed = 1, n = 5 }, { seed = 2 }]\n')
+    assert load_test_sizes(toml) == {"01/01": {"n": 5}}
+    with pytest.raises(ParameterError, match="cannot read the test sizes"):
+        load_test_sizes(tmp_path / "missing.toml")
+    toml.write_text('"01/01" = 3\n')
+    with pytest.raises(ParameterError, match="must be a list of parameter tables"):
+        load_test_sizes(toml)
+
+
+def test_reliability_specs_interleave_notebooks_on_unseen_seeds(notebook_tree: Path) -> None:
+    notebooks = catalog.discover()
+    specs = reliability_specs(notebooks, {"01/01": {"n": 7}}, n_seeds=3)
+    assert [(s.notebook.id, s.label) for s in specs[:2]] == [
+        ("01/01", "seed=1000"),
+        ("02/01", "seed=1000"),
+    ]
+    assert specs[0].parameters == {"n": 7, "seed": 1000} and len(specs) == 6
+
+
+def test_reliability_table_counts_a_run_that_stopped_early_as_not_held(tmp_path: Path) -> None:
+    results = [_fake_result(f"seed={s}", 3 if s < 18 else 1, s) for s in range(19)]
+    results.append(_fake_result("seed=19", 3, 19, error="RuntimeError: boom"))
+    table = reliability_table(tidy_table(results))
+    lesson = table[table["kind"] == "lesson"].iloc[0]
+    assert lesson["statement"] == "n (3) is above 2", "the statement most runs showed"
+    assert (lesson["runs"], lesson["evaluated"], lesson["held"]) == (20, 19, 18)
+    assert lesson["pass_rate"] == pytest.approx(0.9)
+    assert lesson["margin_worst"] == pytest.approx(-1) and lesson["margin_median"] == 1
+    report = write_report(
+        table,
+        tmp_path / "r.md",
+        command="mlsys-kit reliability",
+        seeds=list(range(20)),
+        sizes_file="sets.toml",
+    )
+    text = report.read_text()
+    assert "**0 of 1 lessons hold on at least 95% of the seeds**" in text
+    assert "| ⚠ | lesson | n (3) is above 2 | 18/20 |" in text
+    assert (tmp_path / "r.png").stat().st_size > 0
+
+
+def test_claims_round_trip_through_results_jsonl() -> None:
+    result = _fake_result("seed=1", 3, 1)
+    back = RunResult.from_dict(json.loads(json.dumps(result.to_dict(), default=repr)))
+    assert back.claims == result.claims and back.metrics == result.metrics
+    assert isinstance(back.claims[0], Claim)
