@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -175,6 +176,19 @@ class Notebook:
             return read_declarations(found)
         except InvalidDeclaration as exc:
             raise InvalidDeclaration(f"{self.id} {self.name}: {exc}") from None
+
+    @cached_property
+    def code_hash(self) -> str:
+        """A short hash of the code cells' sources: changes when what runs changes.
+
+        Sweeps use it to tell a finished run of this notebook from a run of an
+        older version, which they run again.
+        """
+        digest = hashlib.sha256()
+        for cell in self._nb.get("cells", []):
+            if cell.get("cell_type") == "code":
+                digest.update(_source(cell).encode("utf-8") + b"\0")
+        return digest.hexdigest()[:16]
 
     @property
     def source(self) -> dict[str, Any]:

@@ -142,6 +142,7 @@ class RunResult:
     parameters: dict[str, Any] = field(default_factory=dict)
     label: str = ""
     metrics: list[Metric] = field(default_factory=list)
+    code_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -167,6 +168,7 @@ class RunResult:
             "error": self.error,
             "claims": [c.to_dict() for c in self.claims],
             "metrics": [m.to_dict() for m in self.metrics],
+            "code_hash": self.code_hash,
         }
 
     @classmethod
@@ -185,6 +187,7 @@ class RunResult:
                 Metric(m["name"], m["value"], unit=m.get("unit", ""))
                 for m in record.get("metrics", [])
             ],
+            code_hash=record.get("code_hash", ""),
         )
 
 
@@ -503,6 +506,7 @@ def run(
 
     def record(index: int, outcome: tuple[RunResult, str | None]) -> None:
         result, text = outcome
+        result.code_hash = specs[index].notebook.code_hash
         if text is not None:
             result.output.parent.mkdir(parents=True, exist_ok=True)
             result.output.write_text(text, encoding="utf-8")

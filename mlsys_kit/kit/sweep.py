@@ -203,7 +203,8 @@ def sweep(
     out_dir : Path
         The sweep folder. Re-running with the same folder skips every run already
         recorded in its ``results.jsonl`` (finished, failed or timed out), so an
-        interrupted sweep resumes where it stopped.
+        interrupted sweep resumes where it stopped; a run recorded for an older
+        version of the notebook's code runs again.
     jobs, scheduler, timeout
         As for :func:`mlsys_kit.kit.runner.run`: local processes, a Dask scheduler's
         address, seconds per run.
@@ -226,7 +227,7 @@ def sweep(
     done = _latest(load_results(out_dir))
     if retry_errors:
         done = {key: r for key, r in done.items() if r.status != "error"}
-    todo = [spec for spec in specs if (spec.notebook.id, spec.label) not in done]
+    todo = [spec for spec in specs if not _is_done(spec, done)]
     if on_start:
         on_start(len(todo), len(specs) - len(todo))
     for result in run(
@@ -234,6 +235,12 @@ def sweep(
     ):
         done[(result.notebook_id, result.label)] = result
     return [done[(spec.notebook.id, spec.label)] for spec in specs]
+
+
+def _is_done(spec: RunSpec, done: Mapping[tuple[str, str], RunResult]) -> bool:
+    """Whether the folder holds this run, of this version of the notebook's code."""
+    result = done.get((spec.notebook.id, spec.label))
+    return result is not None and result.code_hash == spec.notebook.code_hash
 
 
 def _latest(results: Iterable[RunResult]) -> dict[tuple[str, str], RunResult]:

@@ -196,6 +196,19 @@ def test_a_sweep_runs_every_combination_then_resumes_without_rerunning(swept) ->
     assert len(load_results(out)) == 4, "nothing ran twice"
 
 
+def test_a_sweep_reruns_what_an_older_version_of_the_notebook_ran(swept, make_notebook) -> None:
+    out = Path("sw")
+    sweep(grid_specs(swept, {"n": [3]}), out)
+    cells = list(SWEPT_CELLS)
+    cells[-1] = cells[-1].replace("is above 2", "exceeds 2")
+    make_notebook(swept.path, *cells, parameters=SWEPT_PARAMETERS)
+    edited = catalog.find("03/01")
+    assert edited.code_hash != swept.code_hash
+    todo = []
+    (result,) = sweep(grid_specs(edited, {"n": [3]}), out, on_start=lambda t, d: todo.append(t))
+    assert todo == [1] and result.claims[0].statement == "n (3) exceeds 2"
+
+
 def test_a_crashing_and_a_hanging_run_are_recorded_and_never_stop_the_others(swept) -> None:
     out = Path("sw")
     specs = grid_specs(swept, {"mode": ["crash", "slow", "fast"]})
