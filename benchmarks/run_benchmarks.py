@@ -11,13 +11,17 @@ Budgets (on a 2-core laptop-class machine; see the foundation issue):
 * ``reservoir_sample``: ≥ 5 million items/s from a plain Python iterator with ``k = 1,000``
   (reported as seconds per 5,000,000 items, so the budget is ≤ 1 s), next to the per-item
   Algorithm R for comparison;
-* the whole test suite (``--suite``): ≤ 10 minutes.
+* the whole test suite (``--suite``): ≤ 10 minutes;
+* ``mlsys-kit run --all --jobs 2`` (``--run-all``): ≤ 4 minutes;
+* sweeps on Dask (``--dask``): a 16-run sweep on two worker processes takes ≤ 0.6× the time
+  it takes on one (a real ``dask scheduler`` and ``dask worker`` on loopback).
 
 Timings are wall-clock and best-of-N where repeating is cheap. Usage::
 
     python benchmarks/run_benchmarks.py                 # everything but the suite
     python benchmarks/run_benchmarks.py --only 01/01    # some notebooks
     python benchmarks/run_benchmarks.py --suite         # also time `pytest`
+    python benchmarks/run_benchmarks.py --no-notebooks --run-all --dask   # the engines
 
 Writes ``benchmarks/results/benchmarks.md`` (and prints it); exits 1 when a budget
 is exceeded. Timed tests would be flaky; this script is where budgets are checked.
@@ -44,6 +48,9 @@ DETECT_DRIFT_BUDGET = 2.0
 RESERVOIR_ITEMS = 5_000_000
 RESERVOIR_BUDGET = 1.0  # seconds for RESERVOIR_ITEMS items: at least 5 million items/s
 SUITE_BUDGET = 600.0
+RUN_ALL_BUDGET = 240.0
+DASK_SCALING_BUDGET = 0.6  # two workers' time over one worker's, for a 16-run sweep
+DASK_SWEEP = ("03/03", 16)  # a notebook of a few seconds at its first test set, and runs
 
 
 @dataclass
@@ -167,16 +174,88 @@ def bench_suite() -> Row:
     return Row("whole test suite (pytest)", time.perf_counter() - start, SUITE_BUDGET)
 
 
+def bench_run_all() -> Row:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        cmd = [sys.executable, "-m", "mlsys_kit.kit.cli", "run", "--all", "--jobs", "2"]
+        subprocess.run([*cmd, "--out", f"{tmp}/run"], check=False, cwd=ROOT)
+        seconds = time.perf_counter() - start
+    return Row("mlsys-kit run --all --jobs 2", seconds, RUN_ALL_BUDGET)
+
+
+def _dask_sweep_seconds(n_workers: int, tmp: Path) -> float:
+    """Wall time of a 16-run sweep on a real local cluster of ``n_workers`` worker processes."""
+    import socket
+
+    from distributed import Client
+
+    from mlsys_kit.kit.catalog import find
+    from mlsys_kit.kit.reliability import load_test_sizes
+    from mlsys_kit.kit.sweep import grid_specs, sweep
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = Path(sys.executable).parent / "dask"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": tmp}
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    workers = subprocess.Popen(
+        [dask, "worker", address, "--nworkers", str(n_workers), "--nthreads", "1"]
+        + ["--no-dashboard"],
+        **quiet,
+    )
+    try:
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(n_workers, timeout=60)
+        notebook_id, n_runs = DASK_SWEEP
+        nb = find(notebook_id)
+        sizes = load_test_sizes(ROOT / "tests" / "notebook_parameters.toml").get(notebook_id, {})
+        specs = grid_specs(nb, {}, seeds=range(n_runs), fixed=sizes)
+        start = time.perf_counter()
+        sweep(specs, tmp / f"sweep-{n_workers}", scheduler=address)
+        return time.perf_counter() - start
+    finally:
+        for process in (workers, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def bench_dask_scaling() -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp:
+        one = _dask_sweep_seconds(1, Path(tmp))
+        two = _dask_sweep_seconds(2, Path(tmp))
+    n_runs = DASK_SWEEP[1]
+    return [
+        Row(
+            f"dask: {n_runs}-run sweep of {DASK_SWEEP[0]}, 1 worker (no budget)", one, float("inf")
+        ),
+        Row(
+            f"dask: the same sweep, 2 workers ({two / one:.2f}× the time of 1; budget 0.6×)",
+            two,
+            DASK_SCALING_BUDGET * one,
+        ),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=[], metavar="NN/MM", help="notebooks")
     parser.add_argument("--suite", action="store_true", help="also time the whole test suite")
     parser.add_argument("--no-notebooks", action="store_true", help="skip the notebooks")
+    parser.add_argument("--run-all", action="store_true", help="time mlsys-kit run --all --jobs 2")
+    parser.add_argument("--dask", action="store_true", help="time a sweep on 1 and 2 Dask workers")
     args = parser.parse_args()
 
     rows = [bench_import(), bench_simulator(), bench_detect_drift(), *bench_reservoir()]
     if not args.no_notebooks:
         rows += bench_notebooks(args.only)
+    if args.run_all:
+        rows.append(bench_run_all())
+    if args.dask:
+        rows += bench_dask_scaling()
     if args.suite:
         rows.append(bench_suite())
     table = "\n".join(

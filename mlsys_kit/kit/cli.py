@@ -122,8 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     reliability.add_argument(
         "--report",
         type=Path,
-        default=Path("reports/claims-reliability.md"),
-        help="where the Markdown report goes (default: reports/claims-reliability.md)",
+        help="where the Markdown report goes (default: the clone's reports/claims-reliability.md "
+        "for all notebooks, the run folder's for some)",
     )
 
     refresh = commands.add_parser(
@@ -332,7 +332,7 @@ def _run_sweep(specs: list[Any], args: argparse.Namespace, out_dir: Path) -> lis
         bar.update(done)
 
     def progress(result: Any) -> None:
-        bar.set_postfix_str(f"{result.label} {result.status}")
+        bar.set_postfix_str(f"{result.notebook_id} {result.label} {result.status}")
         bar.update()
 
     try:
@@ -413,15 +413,21 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     table = reliability_table(tidy)
     write_table(table, out_dir, stem="reliability")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    command = (
-        "mlsys-kit reliability " + " ".join(sys.argv[2:])
-        if sys.argv[1:2] == ["reliability"]
-        else "mlsys-kit reliability"
+    engine = f"--scheduler {args.scheduler}" if args.scheduler else f"--jobs {args.jobs}"
+    command = " ".join(
+        ["mlsys-kit reliability", *args.notebooks, f"--seeds {args.seeds}", engine]
+        + ([f"--first-seed {args.first_seed}"] if args.first_seed != 1000 else [])
     )
     workers = f"scheduler {args.scheduler}" if args.scheduler else f"{args.jobs} local job(s)"
+    if args.report is not None:
+        report_path = args.report
+    elif args.notebooks:
+        report_path = out_dir / "claims-reliability.md"
+    else:
+        report_path = notebooks_dir().parent / "reports" / "claims-reliability.md"
     report = write_report(
         table,
-        args.report,
+        report_path,
         command=command,
         seeds=seeds,
         sizes_file=_relative(sizes_file),

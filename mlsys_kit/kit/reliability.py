@@ -18,6 +18,7 @@ least :data:`TARGET` of the seeds.
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import tomllib
@@ -149,6 +150,7 @@ def reliability_table(tidy: pd.DataFrame) -> pd.DataFrame:
         }
     ).reset_index()
     table = table.merge(runs, left_on="notebook", right_index=True)
+    table.attrs["run_seconds"] = float(tidy.drop_duplicates(["notebook", "label"])["seconds"].sum())
     table["pass_rate"] = table["held"] / table["runs"]
     order = ["notebook", "kind", "position", "statement", "runs", "evaluated", "held", "pass_rate"]
     return table[order + [c for c in table.columns if c not in order]]
@@ -219,6 +221,7 @@ def write_report(
     checks = table[table["kind"] == "check"]
     below = lessons[lessons["pass_rate"] < TARGET]
     took = f"{wall_seconds / 60:.0f} min" if wall_seconds is not None else "not timed"
+    run_minutes = table.attrs.get("run_seconds", 0) / 60
     lines = [
         "# Claims reliability report",
         "",
@@ -229,8 +232,9 @@ def write_report(
         f"- Date: {date.today().isoformat()}; commit {_commit(root or Path.cwd())}",
         f"- Seeds: {seeds[0]}–{seeds[-1]} ({len(seeds)} per notebook); sizes: first set of "
         f"`{sizes_file}` per notebook",
-        f"- Machine: {platform.machine()}, Python {platform.python_version()}; "
-        f"wall time {took}{f' with {workers}' if workers else ''}",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; the runs took {run_minutes:.0f} min of run time in all; "
+        f"the last invocation's wall time {took}{f' with {workers}' if workers else ''}",
         "",
         f"**{len(lessons) - len(below)} of {len(lessons)} lessons hold on at least "
         f"{TARGET:.0%} of the seeds**; {len(checks)} checks "
