@@ -1,4 +1,4 @@
-"""Schema and expectation checks on raw input batches: a violation is a report, never a crash.
+"""Schema and expectation checks on raw input batches, run by pandera: a violation is a report.
 
 Serves Chapter 8, "Monitoring and Observability", its "Monitoring raw inputs" and "Feature
 monitoring" (Chip Huyen, *Designing Machine Learning Systems*, 2022): before a batch of raw
@@ -9,18 +9,23 @@ from a known set, few missing values) and the tools that run them (Great Expecta
 A :class:`Schema` holds one :class:`Expectation` per column. :func:`infer_schema` writes a first
 draft from a reference batch (the data the model was trained on); a person then edits it with
 :meth:`Schema.replace` (widen a range, allow a new category, tolerate more missing values),
-because an inferred schema only knows what happened to occur in the reference. :func:`validate`
-checks a batch and returns a :class:`ValidationReport` with **one row per violated
-expectation**: which column, which check, what was expected, what was observed, how many values
-broke it, and a few examples. Bad data never raises: strings in a numeric column, a column full
-of nulls, a missing column, an empty batch all become rows of the report. Only a misuse of the
-API (a batch that is not a DataFrame, a bad argument) raises, with a message naming what was
+because an inferred schema only knows what happened to occur in the reference.
+:meth:`Schema.to_pandera` turns it into a `pandera <https://pandera.readthedocs.io>`_
+``DataFrameSchema``, and :func:`validate` runs that schema on a batch (``lazy=True``, so that
+every failure is collected) and folds pandera's ``failure_cases`` (one row per failing value)
+into a :class:`ValidationReport` with **one row per violated expectation**: which column, which
+check, what was expected, what was observed, how many values broke it, and a few examples. Bad
+data never raises: strings in a numeric column, a column full of nulls, a missing column, an
+empty batch all become rows of the report. Only a misuse of the API (a batch that is not a
+DataFrame, a bad argument) raises :class:`~mlsys_kit.params.ParameterError`, naming what was
 wrong and what is allowed.
 
-The checks, per column (``check`` column of the report):
+The checks, per column (``check`` column of the report, and the ``name`` of the pandera
+``Check``):
 
 ================  =========================================================================
-``missing``       the column is absent from the batch (``required=True``)
+``missing``       the column is absent from the batch (``required=True``; pandera's
+                  ``column_in_dataframe``)
 ``type``          values that are not of the expected kind (``"numeric"``, ``"category"``,
                   ``"boolean"``, ``"datetime"``); e.g. ``"12.50"`` text in a numeric column
 ``missing_rate``  the share of missing values exceeds ``max_missing``
@@ -28,16 +33,33 @@ The checks, per column (``check`` column of the report):
                   ``[min, max]`` (a few values beyond the reference's extremes are expected;
                   a unit change moves most of them)
 ``category``      more than ``tolerance`` of the values are not in ``allowed``
-``unexpected``    a column of the batch the schema does not know (report-only)
+``unexpected``    a column of the batch the schema does not know (report-only; pandera's
+                  ``strict=True``, ``column_in_schema``)
 ================  =========================================================================
 
-**Why hand-written.** Great Expectations (a large framework with its own project layout, data
-context and stores) and pandera (not installed in the kit's environment, and tied to specific
-pandas releases) are what practitioners use; the checks themselves are a few vectorised pandas
-lines each, and the lesson of the notebook is exactly what those checks are and how a violation
-is reported, so the kit writes them out in one readable module instead of configuring a
-framework. Porting a :class:`Schema` to pandera's ``DataFrameSchema`` (``Check.in_range``,
-``Check.isin``, ``nullable``) or to a Great Expectations suite is mechanical.
+**Why pandera, and what the kit adds.** pandera is the library a Python team would reach for:
+a schema is a plain object (``DataFrameSchema`` of ``Column`` s with ``Check`` s), validation is
+one call, and ``validate(lazy=True)`` collects every failure into a ``failure_cases`` table
+instead of stopping at the first. The kit adds three things the lesson needs. *Tolerance*:
+pandera's built-in ``Check.in_range`` and ``Check.isin`` fail on a single value, while a new
+batch always holds a few values beyond the reference's extremes; each kit check is a vectorised
+``Check(element_wise=False)`` that passes while at most ``tolerance`` of the values break it, and
+otherwise returns the mask of the values that do, so that ``failure_cases`` still lists them.
+*One row per violation*: ``failure_cases`` has a row per failing value (a unit change gives
+hundreds), the report one per violated expectation, with counts and examples. *Robustness to
+bad types*: the columns declare no pandera dtype (``dtype=None``) and the checks convert values
+themselves, because pandera's dtype checks and coercion turn one text value in a numeric column
+into several failure rows (``coerce_dtype``, ``dtype``) plus a ``TypeError`` inside
+``Check.in_range``, which then reports no range at all; the kit's ``type`` check counts the text
+values once and ``range`` judges the others. :func:`infer_schema` builds on
+``pandera.infer_schema`` (column kinds and numeric ranges) and adds what a monitoring schema
+needs and pandera's inference leaves out: the categories of text columns, a missing-value
+budget, a tolerance, and a draft meant to be edited.
+
+**Why not Great Expectations or Deequ,** the tools the book names. Great Expectations is a
+framework: a data context, a project layout on disk, stores for suites and results,
+checkpoints; Deequ runs on Spark. Their checks are the same ones; the kit needs them in a
+notebook cell, not a deployment.
 
 Examples
 --------
@@ -54,16 +76,25 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from mlsys_kit.params import check_choice
+from mlsys_kit.params import (
+    ParameterError,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_type,
+)
 from mlsys_kit.results import Report
+
+if TYPE_CHECKING:  # pandera costs ~0.7 s to import: only the functions that run it import it
+    import pandera.pandas as pa
 
 __all__ = [
     "CHECKS",
@@ -122,6 +153,11 @@ class Expectation:
     required : bool, default True
         Whether a batch without this column is a violation.
 
+    Raises
+    ------
+    ParameterError
+        If a field has a value that is not allowed (the message says what is).
+
     Examples
     --------
     >>> Expectation("amount", "numeric", min=0, max=5000)
@@ -144,41 +180,48 @@ max_missing=0.0, tolerance=0.01, required=True)
 
     def __post_init__(self) -> None:
         where = f"Expectation({self.column!r})"
-        if not isinstance(self.column, str) or not self.column:
-            raise ValueError(f"Expectation: column must be a non-empty str; got {self.column!r}")
+        check_type("column", self.column, str, owner="Expectation")
+        if not self.column:
+            raise ParameterError("Expectation: column must be a non-empty str; got ''")
         check_choice("kind", self.kind, COLUMN_KINDS, owner=where)
         for name in ("min", "max"):
             value = getattr(self, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                raise ValueError(f"{where}: {name} must be a number or None; got {value!r}")
-            if math.isnan(float(value)):
-                raise ValueError(f"{where}: {name} must not be NaN")
-            object.__setattr__(self, name, float(value))
+            if value is not None:
+                object.__setattr__(self, name, check_float(name, value, owner=where))
         if (self.min is not None or self.max is not None) and self.kind != "numeric":
-            raise ValueError(
+            raise ParameterError(
                 f"{where}: min and max apply to kind='numeric' only, not {self.kind!r}"
             )
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"{where}: min={self.min!r} is above max={self.max!r}")
+            raise ParameterError(f"{where}: min={self.min!r} is above max={self.max!r}")
         if self.allowed is not None:
             if self.kind != "category":
-                raise ValueError(f"{where}: allowed applies to kind='category' only")
+                raise ParameterError(f"{where}: allowed applies to kind='category' only")
             if isinstance(self.allowed, str) or not isinstance(self.allowed, Iterable):
-                raise ValueError(
+                raise ParameterError(
                     f"{where}: allowed must be a collection of str; got {self.allowed!r}"
                 )
             object.__setattr__(self, "allowed", frozenset(str(v) for v in self.allowed))
-        for name, high in (("max_missing", 1.0), ("tolerance", 1.0)):
-            value = getattr(self, name)
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if not ok or not (0 <= value <= high) or (name == "tolerance" and value == 1):
-                bound = "0 ≤ max_missing ≤ 1" if name == "max_missing" else "0 ≤ tolerance < 1"
-                raise ValueError(f"{where}: {name}={value!r} is out of range: allowed {bound}")
-            object.__setattr__(self, name, float(value))
-        if not isinstance(self.required, bool):
-            raise ValueError(f"{where}: required must be True or False; got {self.required!r}")
+        missing = check_float("max_missing", self.max_missing, min=0, max=1, owner=where)
+        tolerance = check_float(
+            "tolerance", self.tolerance, min=0, max=1, open_max=True, owner=where
+        )
+        object.__setattr__(self, "max_missing", missing)
+        object.__setattr__(self, "tolerance", tolerance)
+        check_bool("required", self.required, owner=where)
+        object.__setattr__(self, "required", bool(self.required))
+
+    @property
+    def expected(self) -> dict[str, str]:
+        """What each of the column's checks expects, as the report and pandera show it."""
+        texts = {"type": self.kind, "missing_rate": f"≤ {self.max_missing:.1%} missing"}
+        beyond = f"≤ {self.tolerance * 100:.3g}% beyond" if self.tolerance else "none beyond"
+        if self.min is not None or self.max is not None:
+            texts["range"] = f"[{_fmt(self.min)}, {_fmt(self.max)}], {beyond}"
+        if self.allowed is not None:
+            other = f"≤ {self.tolerance * 100:.3g}% other" if self.tolerance else "no other"
+            texts["category"] = f"one of {'|'.join(sorted(self.allowed))}, {other}"
+        return texts
 
 
 @dataclass(frozen=True)
@@ -186,7 +229,13 @@ class Schema:
     """The expectations of a batch, one per column, in column order.
 
     Build one with :func:`infer_schema` or from :class:`Expectation` objects; edit it with
-    :meth:`replace`; show it with :meth:`to_frame`.
+    :meth:`replace`; show it with :meth:`to_frame`; run it with :func:`validate`, or get the
+    pandera schema it stands for with :meth:`to_pandera`.
+
+    Raises
+    ------
+    ParameterError
+        If an item is not an :class:`Expectation`, or two describe the same column.
 
     Examples
     --------
@@ -202,12 +251,13 @@ class Schema:
     def __init__(self, expectations: Iterable[Expectation]) -> None:
         items = tuple(expectations)
         for item in items:
-            if not isinstance(item, Expectation):
-                raise TypeError(f"Schema holds Expectation objects; got {type(item).__name__}")
+            check_type("expectations", item, Expectation, owner="Schema")
         names = [e.column for e in items]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            raise ValueError(f"Schema: each column may have one expectation; repeated: {repeated}")
+            raise ParameterError(
+                f"Schema: each column may have one expectation; repeated: {repeated}"
+            )
         object.__setattr__(self, "expectations", items)
 
     @property
@@ -241,15 +291,20 @@ class Schema:
 
         Raises
         ------
-        KeyError
-            If the schema has no such column.
-        ValueError
-            If a field is unknown or the edited expectation is invalid.
+        ParameterError
+            If the schema has no such column, a field is unknown, or the edited expectation
+            is invalid.
+
+        Examples
+        --------
+        >>> schema = Schema([Expectation("hour", "numeric", min=1, max=22)])
+        >>> schema.replace("hour", min=0, max=23)["hour"]  # doctest: +ELLIPSIS
+        Expectation(column='hour', kind='numeric', min=0.0, max=23.0, ...)
         """
-        known = {f.name for f in fields(Expectation)} - {"column"}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown Expectation field(s) {unknown}: choose from {sorted(known)}")
+        check_choice("column", column, self.columns, owner="Schema.replace")
+        known = [f.name for f in fields(Expectation) if f.name != "column"]
+        for name in changes:
+            check_choice("field", name, known, owner="Schema.replace")
         old = self[column]
         return Schema(replace(e, **changes) if e is old else e for e in self.expectations)
 
@@ -271,13 +326,175 @@ class Schema:
             )
         return pd.DataFrame(rows).set_index("column")
 
+    def to_pandera(self) -> pa.DataFrameSchema:
+        """The pandera ``DataFrameSchema`` that :func:`validate` runs.
 
-def _kind_of(series: pd.Series) -> str:
+        One ``Column`` per expectation, with no dtype (the ``type`` check counts values of the
+        wrong kind instead), ``nullable=True`` (the ``missing_rate`` check budgets missing
+        values instead), ``required`` as declared, and one vectorised
+        ``Check(element_wise=False)`` per check, named as in the report (``type``,
+        ``missing_rate``, ``range``, ``category``), its ``error`` the expectation in words and
+        its ``statistics`` the bounds. ``strict=True`` reports the columns the schema does not
+        know. Use it where pandera fits (a ``@pa.check_input`` decorator, a pipeline step):
+        ``schema.to_pandera().validate(batch, lazy=True)`` raises ``SchemaErrors`` whose
+        ``failure_cases`` lists each failing value; :func:`validate` turns that into a report.
+
+        Returns
+        -------
+        pandera.pandas.DataFrameSchema
+
+        Examples
+        --------
+        >>> schema = Schema([Expectation("hour", "numeric", min=0, max=23, tolerance=0)])
+        >>> pandera_schema = schema.to_pandera()
+        >>> type(pandera_schema).__name__
+        'DataFrameSchema'
+        >>> pandera_schema.columns["hour"].checks
+        [<Check type: numeric>, <Check missing_rate: ≤ 0.0% missing>, <Check range: [0, 23], \
+none beyond>]
+        """
+        import pandera.pandas as pa
+
+        return pa.DataFrameSchema(
+            {e.column: _pandera_column(pa, e) for e in self.expectations},
+            strict=True,
+        )
+
+
+def _pandera_column(pa: Any, e: Expectation) -> pa.Column:
+    """One expectation as a pandera Column of vectorised, tolerant checks."""
+    expected = e.expected
+    options = {"element_wise": False, "ignore_na": False}  # the checks handle missing values
+    checks = []
+    if e.kind != "category":  # any value has a text form: a category column has no bad type
+        checks.append(
+            pa.Check(_bad_type, name="type", error=expected["type"], kind=e.kind, **options)
+        )
+    if e.max_missing < 1:
+        checks.append(
+            pa.Check(
+                _too_many_missing,
+                name="missing_rate",
+                error=expected["missing_rate"],
+                max_missing=e.max_missing,
+                **options,
+            )
+        )
+    if "range" in expected:
+        checks.append(
+            pa.Check(
+                _outside_range,
+                name="range",
+                error=expected["range"],
+                low=e.min,
+                high=e.max,
+                tolerance=e.tolerance,
+                **options,
+            )
+        )
+    if "category" in expected:
+        checks.append(
+            pa.Check(
+                _not_allowed,
+                name="category",
+                error=expected["category"],
+                allowed=e.allowed,
+                tolerance=e.tolerance,
+                **options,
+            )
+        )
+    return pa.Column(None, checks=checks, nullable=True, required=e.required, name=e.column)
+
+
+# --------------------------------------------------------------------------------------------
+# The check functions: each gets a column (a Series) and returns True while the share of
+# failing values stays within its tolerance, else the mask of the values that pass (so that
+# pandera's failure_cases lists the others).
+# --------------------------------------------------------------------------------------------
+
+
+def _verdict(series: pd.Series, failing: np.ndarray, too_many: bool) -> bool | pd.Series:
+    return pd.Series(~failing, index=series.index) if too_many else True
+
+
+def _as_numbers(series: pd.Series) -> np.ndarray:
+    """The values as floats, NaN where missing or not a number (booleans are not numbers)."""
     if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
+        return np.full(len(series), np.nan)
     if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    coerced = pd.to_numeric(pd.Series(series.to_numpy(dtype=object)), errors="coerce")
+    return coerced.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _wrong_kind(series: pd.Series, kind: str) -> np.ndarray:
+    """The mask of present values that are not of ``kind``."""
+    missing = series.isna().to_numpy(dtype=bool)
+    if kind == "numeric":
+        return ~missing & np.isnan(_as_numbers(series))
+    if kind == "datetime" and not pd.api.types.is_datetime64_any_dtype(series):
+        values = pd.Series(series.to_numpy(dtype=object))
+        converted = pd.to_datetime(values, errors="coerce", format="mixed")
+        return ~missing & converted.isna().to_numpy()
+    if kind == "boolean" and not pd.api.types.is_bool_dtype(series) and len(series):
+        values = series.to_numpy(dtype=object)
+        ok = np.array(
+            [v is True or v is False or (type(v) is not str and v in (0, 1)) for v in values]
+        )
+        return ~missing & ~ok
+    return np.zeros(len(series), dtype=bool)
+
+
+def _bad_type(series: pd.Series, *, kind: str) -> bool | pd.Series:
+    wrong = _wrong_kind(series, kind)
+    return _verdict(series, wrong, bool(wrong.any()))
+
+
+def _too_many_missing(series: pd.Series, *, max_missing: float) -> bool | pd.Series:
+    missing = series.isna().to_numpy(dtype=bool)
+    return _verdict(series, missing, bool(len(series)) and missing.mean() > max_missing)
+
+
+def _outside_range(
+    series: pd.Series, *, low: float | None, high: float | None, tolerance: float
+) -> bool | pd.Series:
+    numbers = _as_numbers(series)
+    valid = ~np.isnan(numbers)
+    outside = np.zeros(len(series), dtype=bool)
+    if low is not None:
+        outside |= valid & (numbers < low)
+    if high is not None:
+        outside |= valid & (numbers > high)
+    return _verdict(series, outside, outside.sum() > tolerance * valid.sum())
+
+
+def _not_allowed(
+    series: pd.Series, *, allowed: frozenset[str], tolerance: float
+) -> bool | pd.Series:
+    if isinstance(series.dtype, pd.CategoricalDtype):  # compare the categories, not the rows
+        codes = series.cat.codes.to_numpy()
+        distinct = series.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    known = np.array([str(v) in allowed for v in distinct] + [True], dtype=bool)
+    new = ~known[codes]  # code -1 (missing) picks the final True
+    return _verdict(series, new, new.sum() > tolerance * (codes >= 0).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Inference
+# --------------------------------------------------------------------------------------------
+
+
+def _kind_of(dtype: Any) -> str:
+    """The kind of a column from the dtype pandera inferred for it."""
+    from pandera import dtypes
+
+    if dtypes.is_bool(dtype):
+        return "boolean"
+    if dtypes.is_datetime(dtype):
+        return "datetime"
+    if dtypes.is_numeric(dtype):
         return "numeric"
     return "category"
 
@@ -292,11 +509,13 @@ def infer_schema(
 ) -> Schema:
     """A first draft of the schema from a reference batch: types, ranges, categories, missing.
 
-    Each column gets its kind from its dtype (bool, datetime, numeric, anything else is a
-    category), a numeric column the reference's minimum and maximum, a category column the set
-    of values seen (``None``, any value allowed, beyond ``max_categories`` distinct values, an
-    id or free text), and ``max_missing`` the reference's missing share plus ``missing_slack``.
-    Review the draft: the reference only shows what happened to occur in it.
+    ``pandera.infer_schema`` reads each column's dtype and a numeric column's minimum and
+    maximum; the kit turns the dtype into a kind (bool, datetime, numeric, anything else is a
+    category) and adds what pandera's inference leaves out: a category column's set of values
+    seen (``None``, any value allowed, beyond ``max_categories`` distinct values: an id or free
+    text), ``max_missing`` (the reference's missing share plus ``missing_slack``, where pandera
+    only records whether a column had any null) and the ``tolerance``. Review the draft: the
+    reference only shows what happened to occur in it.
 
     Parameters
     ----------
@@ -305,9 +524,9 @@ def infer_schema(
     columns : iterable of str, optional
         The columns to describe; all of them by default.
     missing_slack : float, default 0.02
-        Added to each column's missing share to get ``max_missing``, in [0, 1].
+        Added to each column's missing share to get ``max_missing``, in [0, 1).
     tolerance : float, default 0.01
-        The ``tolerance`` of every expectation (see :class:`Expectation`).
+        The ``tolerance`` of every expectation (see :class:`Expectation`), in [0, 1).
     max_categories : int, default 50
         A category column with more distinct values gets no ``allowed`` set.
 
@@ -317,10 +536,9 @@ def infer_schema(
 
     Raises
     ------
-    TypeError
-        If ``reference`` is not a DataFrame.
-    ValueError
-        If it is empty, a column is absent, or an argument is out of range.
+    ParameterError
+        If ``reference`` is not a DataFrame or is empty, a column is absent, or an argument
+        is out of range.
 
     Examples
     --------
@@ -332,37 +550,37 @@ def infer_schema(
     x        numeric  1.0  4.0                 0.27
     c       category  NaN  NaN     a|b         0.02
     """
-    if not isinstance(reference, pd.DataFrame):
-        raise TypeError(f"reference must be a pandas DataFrame; got {type(reference).__name__}")
+    owner = "infer_schema"
+    check_type("reference", reference, pd.DataFrame, owner=owner)
     if len(reference) == 0:
-        raise ValueError("reference has no rows: a schema cannot be inferred from an empty batch")
-    for name, value, high in (("missing_slack", missing_slack, 1), ("tolerance", tolerance, 1)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < high:
-            raise ValueError(f"{name}={value!r} is out of range: allowed 0 ≤ {name} < {high}")
-    if (
-        isinstance(max_categories, bool)
-        or not isinstance(max_categories, int)
-        or max_categories < 1
-    ):
-        raise ValueError(f"max_categories must be an int ≥ 1; got {max_categories!r}")
+        raise ParameterError(
+            f"{owner}: reference has no rows: a schema cannot be inferred from an empty batch"
+        )
+    slack = check_float("missing_slack", missing_slack, min=0, max=1, open_max=True, owner=owner)
+    tolerance = check_float("tolerance", tolerance, min=0, max=1, open_max=True, owner=owner)
+    max_categories = check_int("max_categories", max_categories, min=1, owner=owner)
     names = list(reference.columns) if columns is None else list(columns)
-    absent = [n for n in names if n not in reference.columns]
-    if absent:
-        raise ValueError(f"columns {absent} are not in reference; it has {list(reference.columns)}")
+    for name in names:
+        check_choice("columns", name, list(reference.columns), owner=owner)
+
+    import pandera.pandas as pa
+
+    drafted = pa.infer_schema(reference[names]).columns
     expectations = []
     for name in names:
+        column = drafted[name]
+        kind = _kind_of(column.dtype)
         series = reference[name]
-        kind = _kind_of(series)
-        missing = float(series.isna().mean())
         spec: dict[str, Any] = {
-            "max_missing": min(1.0, round(missing + missing_slack, 4)),
+            "max_missing": min(1.0, round(float(series.isna().mean()) + slack, 4)),
             "tolerance": tolerance,
         }
-        present = series.dropna()
-        if kind == "numeric" and len(present):
-            spec.update(min=float(present.min()), max=float(present.max()))
+        if kind == "numeric":
+            bounds = {k: v for check in column.checks for k, v in check.statistics.items()}
+            if "min_value" in bounds and "max_value" in bounds:
+                spec.update(min=float(bounds["min_value"]), max=float(bounds["max_value"]))
         elif kind == "category":
-            values = present.astype(str).unique()
+            values = series.dropna().astype(str).unique()
             if len(values) <= max_categories:
                 spec["allowed"] = frozenset(values)
         expectations.append(Expectation(str(name), kind, **spec))
@@ -441,45 +659,8 @@ def _fmt(value: float | None) -> str:
     return f"{value:,.6g}"
 
 
-def _examples(values: np.ndarray) -> str:
-    shown = pd.unique(np.asarray([str(v) for v in values[: 50 * _N_EXAMPLES]], dtype=object))
-    return ", ".join(shown[:_N_EXAMPLES])
-
-
-def _as_kind(series: pd.Series, kind: str, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Values converted to ``kind`` and the mask of present values that are not of that kind.
-
-    Numeric values come back as a float array (NaN where missing or not a number); other
-    kinds as an object array of the original values.
-    """
-    if kind == "numeric":
-        if pd.api.types.is_bool_dtype(series):
-            converted = np.full(len(series), np.nan)
-        elif pd.api.types.is_numeric_dtype(series):
-            converted = series.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            coerced = pd.to_numeric(pd.Series(series.to_numpy(dtype=object)), errors="coerce")
-            converted = coerced.to_numpy(dtype=float, na_value=np.nan)
-        return converted, ~missing & np.isnan(converted)
-    fine = np.zeros(len(series), dtype=bool)
-    if kind == "category":  # any value has a text form; only the allowed set can be violated
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            return series.cat.codes.to_numpy(), fine  # codes stand for the values
-        return series.to_numpy(), fine
-    values = series.to_numpy(dtype=object)
-    if kind == "datetime":
-        if pd.api.types.is_datetime64_any_dtype(series):
-            return values, fine
-        converted = pd.to_datetime(pd.Series(values), errors="coerce", format="mixed")
-        return values, ~missing & converted.isna().to_numpy()
-    if kind == "boolean":
-        if pd.api.types.is_bool_dtype(series):
-            return values, fine
-        ok = np.array(
-            [v is True or v is False or (type(v) is not str and v in (0, 1)) for v in values]
-        )
-        return values, ~missing & ~ok if len(values) else fine
-    return values, fine  # pragma: no cover - every kind is handled above
+def _examples(values: Iterable[str]) -> str:
+    return ", ".join(list(dict.fromkeys(values))[:_N_EXAMPLES])
 
 
 def _row(column: str, check: str, expected: str, observed: str, n_bad: int, n: int, ex: str):
@@ -494,90 +675,28 @@ def _row(column: str, check: str, expected: str, observed: str, n_bad: int, n: i
     }
 
 
-def _column_violations(series: pd.Series, e: Expectation) -> list[dict[str, Any]]:
-    rows = []
-    n = len(series)
-    missing = series.isna().to_numpy(dtype=bool)
-    n_missing = int(missing.sum())
-    if n and n_missing / n > e.max_missing:
-        rows.append(
-            _row(
-                e.column,
-                "missing_rate",
-                f"≤ {e.max_missing:.1%} missing",
-                f"{n_missing / n:.1%} missing",
-                n_missing,
-                n,
-                "",
-            )
-        )
-    converted, wrong_type = _as_kind(series, e.kind, missing)
-    n_wrong = int(wrong_type.sum())
-    if n_wrong:
-        rows.append(
-            _row(
-                e.column,
-                "type",
-                e.kind,
-                f"{n_wrong:,} value(s) not {e.kind} (dtype {series.dtype})",
-                n_wrong,
-                n,
-                _examples(series.to_numpy(dtype=object)[wrong_type]),
-            )
-        )
-    valid = converted[~missing & ~wrong_type]
-    if e.kind == "numeric" and (e.min is not None or e.max is not None) and len(valid):
-        outside = np.zeros(len(valid), dtype=bool)
-        if e.min is not None:
-            outside |= valid < e.min
-        if e.max is not None:
-            outside |= valid > e.max
-        n_out = int(outside.sum())
-        if n_out > e.tolerance * len(valid):
-            rows.append(
-                _row(
-                    e.column,
-                    "range",
-                    f"[{_fmt(e.min)}, {_fmt(e.max)}]",
-                    f"[{_fmt(float(valid.min()))}, {_fmt(float(valid.max()))}]",
-                    n_out,
-                    n,
-                    _examples(
-                        np.array([_fmt(float(v)) for v in valid[outside][:50]], dtype=object)
-                    ),
-                )
-            )
-    if e.kind == "category" and e.allowed is not None and len(valid):
-        if isinstance(series.dtype, pd.CategoricalDtype):  # fast path: compare the categories
-            codes = series.cat.codes.to_numpy()
-            codes = codes[codes >= 0]
-            distinct = series.cat.categories.to_numpy(dtype=object)
-        else:
-            codes, distinct = pd.factorize(valid)
-        known = np.array([str(v) in e.allowed for v in distinct], dtype=bool)
-        used = np.bincount(codes, minlength=len(distinct)) > 0  # declared, unused: fine
-        unknown = [v for v, ok, u in zip(distinct, known, used, strict=True) if u and not ok]
-        if unknown:
-            new = ~known[codes]
-            n_new = int(new.sum())
-            if n_new > e.tolerance * len(valid):
-                names = sorted(str(v) for v in unknown)
-                rows.append(
-                    _row(
-                        e.column,
-                        "category",
-                        f"one of {'|'.join(sorted(e.allowed))}",
-                        f"{len(names)} new value(s)",
-                        n_new,
-                        n,
-                        ", ".join(names[:_N_EXAMPLES]),
-                    )
-                )
-    return rows
+def _violation(e: Expectation, check: str, failing: pd.Series, series: pd.Series) -> dict:
+    """The report row of one failed pandera check, from its failure cases (the bad values)."""
+    n, n_bad = len(series), len(failing)
+    expected = e.expected[check]
+    if check == "missing_rate":
+        return _row(e.column, check, expected, f"{n_bad / n:.1%} missing", n_bad, n, "")
+    if check == "type":
+        observed = f"{n_bad:,} value(s) not {e.kind} (dtype {series.dtype})"
+        return _row(e.column, check, expected, observed, n_bad, n, _examples(map(str, failing)))
+    if check == "range":
+        numbers = _as_numbers(series)
+        numbers = numbers[~np.isnan(numbers)]
+        observed = f"[{_fmt(float(numbers.min()))}, {_fmt(float(numbers.max()))}]"
+        shown = (_fmt(float(v)) for v in _as_numbers(failing.iloc[: 50 * _N_EXAMPLES]))
+        return _row(e.column, check, expected, observed, n_bad, n, _examples(shown))
+    new = sorted({str(v) for v in failing})
+    observed = f"{len(new)} new value(s)"
+    return _row(e.column, check, expected, observed, n_bad, n, ", ".join(new[:_N_EXAMPLES]))
 
 
 def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The report table, with fixed dtypes whether or not there are rows."""
+    """The report table, with the same dtypes whether or not there are rows."""
     if not rows:
         return _EMPTY_TABLE.copy()
     data: dict[str, Any] = {c: [r[c] for r in rows] for c in REPORT_COLUMNS}
@@ -588,19 +707,79 @@ def _table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 _EMPTY_TABLE = pd.DataFrame(
     {
-        "column": pd.Series([], dtype=object),
-        "check": pd.Series([], dtype=object),
-        "expected": pd.Series([], dtype=object),
-        "observed": pd.Series([], dtype=object),
+        "column": pd.Series([], dtype=str),
+        "check": pd.Series([], dtype=str),
+        "expected": pd.Series([], dtype=str),
+        "observed": pd.Series([], dtype=str),
         "n_bad": pd.Series([], dtype="int64"),
         "share_bad": pd.Series([], dtype="float64"),
-        "examples": pd.Series([], dtype=object),
+        "examples": pd.Series([], dtype=str),
     }
 )
 
 
+def _failure_cases(pandera_schema: pa.DataFrameSchema, batch: pd.DataFrame) -> pd.DataFrame:
+    """pandera's ``failure_cases`` of the batch: one row per failing value, none if it passes."""
+    import pandera.pandas as pa
+    from pandera.config import ValidationDepth, config_context
+
+    # Environment variables can turn pandera off (PANDERA_VALIDATION_ENABLED=False) or make it
+    # skip the data checks (PANDERA_VALIDATION_DEPTH): the kit's checks always run in full.
+    with config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        try:
+            pandera_schema.validate(batch, lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            return errors.failure_cases
+    return _NO_FAILURE
+
+
+_NO_FAILURE = pd.DataFrame(columns=["column", "check", "check_number", "failure_case", "index"])
+
+
+def _report(
+    batch: pd.DataFrame, schema: Schema, pandera_schema: pa.DataFrameSchema
+) -> ValidationReport:
+    """Run the pandera schema on the batch; fold its failure cases into report rows."""
+    n = len(batch)
+    cases = _failure_cases(pandera_schema, batch)
+    if cases is _NO_FAILURE and not batch.columns.has_duplicates:
+        return ValidationReport(table=_table([]), n_rows=n, n_expectations=len(schema))
+    repeated = set(batch.columns[batch.columns.duplicated()])
+    frame_level = cases["check"].isin(["column_in_dataframe", "column_in_schema"])
+    absent = {str(v) for v in cases.loc[cases["check"] == "column_in_dataframe", "failure_case"]}
+    unexpected = {str(v) for v in cases.loc[cases["check"] == "column_in_schema", "failure_case"]}
+    by_check = cases[~frame_level].groupby(["column", "check_number"], sort=False)
+    failed = {(str(column), int(number)): group for (column, number), group in by_check}
+    rows: list[dict[str, Any]] = []
+    for e, column in zip(schema.expectations, pandera_schema.columns.values(), strict=True):
+        if e.column in absent:
+            rows.append(_row(e.column, "missing", "column present", "absent", n, n, ""))
+        elif e.column in repeated:  # pandera checked each copy; the kit reports the name once
+            observed = f"{batch.columns.tolist().count(e.column)} columns of that name"
+            rows.append(_row(e.column, "type", e.kind, observed, n, n, ""))
+        else:
+            for number, check in enumerate(column.checks):
+                group = failed.get((e.column, number))
+                if group is None:
+                    continue
+                if group["index"].isna().all():  # no failing value: the check function raised
+                    observed = f"the check could not run: {group['failure_case'].iloc[0]}"
+                    expected = e.expected[check.name]
+                    rows.append(_row(e.column, check.name, expected, observed, n, n, ""))
+                else:
+                    series = batch[e.column]
+                    rows.append(_violation(e, check.name, group["failure_case"], series))
+    for name in batch.columns:
+        if str(name) in unexpected:
+            rows.append(_row(str(name), "unexpected", "not in schema", "present", 0, n, ""))
+    return ValidationReport(table=_table(rows), n_rows=n, n_expectations=len(schema))
+
+
 def validate(batch: pd.DataFrame, schema: Schema) -> ValidationReport:
     """Check a batch against a schema: one report row per violated expectation, never a crash.
+
+    Runs :meth:`Schema.to_pandera` on the batch with ``lazy=True`` and folds pandera's
+    ``failure_cases`` (one row per failing value) into one row per violated expectation.
 
     Parameters
     ----------
@@ -618,7 +797,7 @@ def validate(batch: pd.DataFrame, schema: Schema) -> ValidationReport:
 
     Raises
     ------
-    TypeError
+    ParameterError
         Only for misuse: ``batch`` is not a DataFrame or ``schema`` not a Schema.
 
     Examples
@@ -632,29 +811,9 @@ def validate(batch: pd.DataFrame, schema: Schema) -> ValidationReport:
       column check  n_bad examples
     0    age  type      1    forty
     """
-    if not isinstance(batch, pd.DataFrame):
-        raise TypeError(f"batch must be a pandas DataFrame; got {type(batch).__name__}")
-    if not isinstance(schema, Schema):
-        raise TypeError(f"schema must be a Schema (see infer_schema); got {type(schema).__name__}")
-    rows: list[dict[str, Any]] = []
-    n = len(batch)
-    for e in schema.expectations:
-        if e.column not in batch.columns:
-            if e.required:
-                rows.append(_row(e.column, "missing", "column present", "absent", n, n, ""))
-            continue
-        column = batch[e.column]
-        if isinstance(column, pd.DataFrame):  # a repeated column name
-            rows.append(
-                _row(e.column, "type", e.kind, f"{column.shape[1]} columns of that name", n, n, "")
-            )
-            continue
-        rows.extend(_column_violations(column, e))
-    for name in batch.columns:
-        if name not in schema.columns:
-            rows.append(_row(str(name), "unexpected", "not in schema", "present", 0, n, ""))
-    table = _table(rows)
-    return ValidationReport(table=table, n_rows=n, n_expectations=len(schema))
+    check_type("batch", batch, pd.DataFrame, owner="validate")
+    check_type("schema", schema, Schema, owner="validate")
+    return _report(batch, schema, schema.to_pandera())
 
 
 def validate_many(batches: Mapping[Any, pd.DataFrame], schema: Schema) -> pd.DataFrame:
@@ -672,6 +831,11 @@ def validate_many(batches: Mapping[Any, pd.DataFrame], schema: Schema) -> pd.Dat
         The rows of every report, with a first column ``batch`` holding the label; batches
         without violation contribute no row (``unexpected`` rows are left out).
 
+    Raises
+    ------
+    ParameterError
+        If ``batches`` is not a mapping of DataFrames or ``schema`` not a Schema.
+
     Examples
     --------
     >>> import pandas as pd
@@ -681,17 +845,18 @@ def validate_many(batches: Mapping[Any, pd.DataFrame], schema: Schema) -> pd.Dat
        batch column  check
     0      2      x  range
     """
-    if not isinstance(batches, Mapping):
-        raise TypeError(
-            f"batches must be a mapping of label to DataFrame; got {type(batches).__name__}"
-        )
+    check_type("batches", batches, Mapping, owner="validate_many")
+    check_type("schema", schema, Schema, owner="validate_many")
+    for label, batch in batches.items():
+        check_type(f"batches[{label!r}]", batch, pd.DataFrame, owner="validate_many")
+    pandera_schema = schema.to_pandera()  # built once, run on every batch
     frames = []
     for label, batch in batches.items():
-        table = validate(batch, schema).table
+        table = _report(batch, schema, pandera_schema).table
         table = table[table["check"] != "unexpected"]
         if len(table):
             frames.append(table.assign(batch=label))
     if not frames:
-        return pd.DataFrame(columns=["batch", *REPORT_COLUMNS])
+        return _table([]).assign(batch=pd.Series([], dtype=object))[["batch", *REPORT_COLUMNS]]
     out = pd.concat(frames, ignore_index=True)
     return out[["batch", *REPORT_COLUMNS]]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from mlsys_kit.monitoring.expectations import (
+    CHECKS,
     REPORT_COLUMNS,
     Expectation,
     Schema,
@@ -15,6 +19,7 @@ from mlsys_kit.monitoring.expectations import (
     validate,
     validate_many,
 )
+from mlsys_kit.params import ParameterError
 
 
 @pytest.fixture
@@ -153,10 +158,16 @@ def test_schema_replace_edits_one_column(reference):
     assert edited["amount"].min == 0.0
     assert edited["method"] == schema["method"]
     assert schema["amount"].max is not None  # the original is unchanged
-    with pytest.raises(KeyError, match="no column 'nope'"):
+    with pytest.raises(
+        ParameterError, match="column='nope' is not allowed: choose one of 'amount'"
+    ):
         schema.replace("nope", max=1)
-    with pytest.raises(ValueError, match="unknown Expectation field"):
+    with pytest.raises(
+        ParameterError, match="field='maximum' is not allowed: choose one of 'kind'"
+    ):
         schema.replace("amount", maximum=1)
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        schema["nope"]
 
 
 def test_validate_many_labels_batches(reference):
@@ -180,41 +191,57 @@ def test_html_repr_escapes(reference):
         ({"kind": "money"}, "kind='money' is not allowed: choose one of 'numeric'"),
         ({"kind": "numeric", "min": 2, "max": 1}, "above max"),
         ({"kind": "numeric", "min": "0"}, "min must be a number"),
-        ({"kind": "numeric", "max": float("nan")}, "max must not be NaN"),
+        ({"kind": "numeric", "max": float("nan")}, "max must be a finite number"),
         ({"kind": "category", "min": 0}, "apply to kind='numeric' only"),
         ({"kind": "numeric", "allowed": {"a"}}, "allowed applies to kind='category'"),
         ({"kind": "category", "allowed": "abc"}, "collection of str"),
-        ({"kind": "numeric", "max_missing": 1.5}, "max_missing=1.5 is out of range"),
-        ({"kind": "numeric", "tolerance": 1}, "tolerance=1 is out of range"),
+        ({"kind": "numeric", "max_missing": 1.5}, "max_missing=1.5 is out of range: allowed 0 ≤"),
+        (
+            {"kind": "numeric", "tolerance": 1},
+            "tolerance=1.0 is out of range: allowed 0 ≤ tolerance < 1",
+        ),
         ({"kind": "numeric", "required": "yes"}, "required must be True or False"),
     ],
 )
 def test_bad_expectations_raise(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ParameterError, match=message):
         Expectation("x", **kwargs)
 
 
 def test_bad_arguments_raise(reference):
-    with pytest.raises(TypeError, match="batch must be a pandas DataFrame"):
-        validate([1, 2], infer_schema(reference))
-    with pytest.raises(TypeError, match="schema must be a Schema"):
-        validate(reference, {"amount": "numeric"})
-    with pytest.raises(TypeError, match="reference must be a pandas DataFrame"):
-        infer_schema("data.csv")
-    with pytest.raises(ValueError, match="no rows"):
-        infer_schema(reference.iloc[:0])
-    with pytest.raises(ValueError, match="not in reference"):
-        infer_schema(reference, columns=["nope"])
-    with pytest.raises(ValueError, match="missing_slack"):
-        infer_schema(reference, missing_slack=-0.1)
-    with pytest.raises(ValueError, match="max_categories"):
-        infer_schema(reference, max_categories=0)
-    with pytest.raises(ValueError, match="repeated"):
-        Schema([Expectation("x", "numeric"), Expectation("x", "numeric")])
-    with pytest.raises(TypeError, match="Expectation objects"):
-        Schema(["x"])
-    with pytest.raises(TypeError, match="mapping"):
-        validate_many([reference], infer_schema(reference))
+    """Misuse raises ParameterError, naming what was given and what is allowed."""
+    schema = infer_schema(reference)
+    misuses = [
+        (lambda: validate([1, 2], schema), "validate: batch must be a DataFrame; got list"),
+        (lambda: validate(reference, {"amount": "numeric"}), "schema must be a Schema; got dict"),
+        (lambda: infer_schema("data.csv"), "infer_schema: reference must be a DataFrame"),
+        (lambda: infer_schema(reference.iloc[:0]), "no rows"),
+        (
+            lambda: infer_schema(reference, columns=["nope"]),
+            "columns='nope' is not allowed: choose one of 'amount'",
+        ),
+        (
+            lambda: infer_schema(reference, missing_slack=-0.1),
+            "missing_slack=-0.1 is out of range: allowed 0 ≤ missing_slack < 1",
+        ),
+        (
+            lambda: infer_schema(reference, max_categories=0),
+            "max_categories=0 is out of range: allowed max_categories ≥ 1",
+        ),
+        (
+            lambda: Schema([Expectation("x", "numeric"), Expectation("x", "numeric")]),
+            r"repeated: \['x'\]",
+        ),
+        (lambda: Schema(["x"]), "Schema: expectations must be a Expectation; got str"),
+        (lambda: validate_many([reference], schema), "batches must be a Mapping; got list"),
+        (
+            lambda: validate_many({"mon": [1]}, schema),
+            "batches\\['mon'\\] must be a DataFrame; got list",
+        ),
+    ]
+    for call, message in misuses:
+        with pytest.raises(ParameterError, match=message):
+            call()
 
 
 def test_categorical_dtype_new_and_unused_categories():
@@ -227,3 +254,100 @@ def test_categorical_dtype_new_and_unused_categories():
     table = report.table.set_index("check")
     assert table.loc["category", "n_bad"] == 2
     assert table.loc["category", "examples"] == "z"
+
+
+def test_the_schema_is_a_pandera_schema_and_pandera_agrees_with_the_report(reference):
+    import pandera.pandas as pa
+
+    schema = infer_schema(reference)
+    pandera_schema = schema.to_pandera()
+    assert isinstance(pandera_schema, pa.DataFrameSchema)
+    assert pandera_schema.strict is True
+    assert list(pandera_schema.columns) == list(schema.columns)
+    assert all(c.dtype is None and c.nullable for c in pandera_schema.columns.values())
+    names = {
+        name: [c.name for c in column.checks] for name, column in pandera_schema.columns.items()
+    }
+    assert names["amount"] == ["type", "missing_rate", "range"]
+    assert names["method"] == ["missing_rate", "category"]
+    assert names["when"] == ["type", "missing_rate"]
+    amount_range = pandera_schema.columns["amount"].checks[2]
+    assert not amount_range.element_wise
+    assert amount_range.statistics == {
+        "low": schema["amount"].min,
+        "high": schema["amount"].max,
+        "tolerance": 0.01,
+    }
+    assert pandera_schema.validate(reference) is not None  # the reference passes pandera itself
+
+    batch = reference.assign(amount=reference["amount"] * 100, extra=1)
+    batch["items"] = batch["items"].astype("float")
+    batch.loc[:29, "items"] = np.nan
+    batch.loc[:99, "method"] = "crypto"
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        pandera_schema.validate(batch, lazy=True)
+    cases = caught.value.failure_cases
+    by_pandera = {}
+    for (context, column, number), group in cases.groupby(
+        ["schema_context", "column", "check_number"], dropna=False
+    ):
+        if context == "DataFrameSchema":  # a frame-level check: the unexpected column
+            by_pandera[(group["failure_case"].iloc[0], "unexpected")] = 0
+        else:
+            check = pandera_schema.columns[column].checks[int(number)].name
+            by_pandera[(column, check)] = len(group)
+    report = validate(batch, schema).table
+    by_kit = {(r.column, r.check): r.n_bad for r in report.itertuples()}
+    assert by_kit == by_pandera
+    assert set(by_kit) == {
+        ("amount", "range"),
+        ("items", "missing_rate"),
+        ("method", "category"),
+        ("extra", "unexpected"),
+    }
+
+
+def test_importing_the_module_does_not_import_pandera():
+    code = "import sys, mlsys_kit.monitoring.expectations; sys.exit('pandera' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_pandera_switched_off_by_its_config_still_validates(reference):
+    from pandera.config import config_context
+
+    batch = reference.assign(amount=-1.0)
+    with config_context(validation_enabled=False, validation_depth="SCHEMA_ONLY"):
+        report = validate(batch, infer_schema(reference))
+    assert checks(report) == {("amount", "range")}
+
+
+def test_a_check_that_cannot_run_is_a_row_not_a_crash():
+    schema = Schema([Expectation("tags", "category", allowed={"a"})])
+    report = validate(pd.DataFrame({"tags": [["a"], ["b"]]}), schema)  # lists are unhashable
+    assert checks(report) == {("tags", "category")}
+    assert report.table["observed"].iloc[0].startswith("the check could not run: TypeError")
+
+
+def test_zero_tolerance_refuses_a_single_value_and_says_so():
+    schema = Schema([Expectation("hour", "numeric", min=0, max=23, tolerance=0)])
+    report = validate(pd.DataFrame({"hour": [0, 12, 23] * 100 + [24]}), schema)
+    assert report.table[["check", "expected", "observed", "n_bad", "examples"]].values.tolist() == [
+        ["range", "[0, 23], none beyond", "[0, 24]", 1, "24"]
+    ]
+
+
+def test_rows_follow_the_schema_then_the_order_of_checks():
+    schema = Schema(
+        [Expectation("b", "category", allowed={"x"}), Expectation("a", "numeric", min=0, max=1)]
+    )
+    batch = pd.DataFrame({"a": ["oops", None, None, 0.5], "b": ["y"] * 4, "z": 0})
+    table = validate(batch, schema).table
+    assert table[["column", "check"]].values.tolist() == [
+        ["b", "category"],
+        ["a", "type"],
+        ["a", "missing_rate"],
+        ["z", "unexpected"],
+    ]
+    assert [CHECKS.index(c) for c in table["check"][1:]] == sorted(
+        CHECKS.index(c) for c in table["check"][1:]
+    )
