@@ -5,7 +5,9 @@ Each notebook under ``notebooks/`` (and the template) is collected twice:
 * by nbval (``--nbval`` in pyproject.toml): one item per cell, re-executed with the
   default parameters and compared with the stored outputs;
 * by :class:`PapermillNotebook` below: one item per parameter set in
-  ``tests/notebook_parameters.toml``, run through papermill; every claim must hold.
+  ``tests/notebook_parameters.toml``, run through papermill; every claim must hold,
+  except in an *edge* set (``edge = "<start of a lesson>"``): a run past that lesson's
+  edge must show every claim, that lesson failed, and fail at its ``verdict()``.
 
 Both kinds run notebooks in kernels, so both are marked ``slow``: ``pytest -m "not slow"``
 runs the unit tests, the doctests and the static notebook checks, in seconds.
@@ -27,6 +29,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 PARAMETER_SETS_FILE = ROOT / "tests" / "notebook_parameters.toml"
 TEMPLATE = ROOT / "templates" / "chapter-notebook.ipynb"
+
+#: In a parameter set, names the lesson that the set is past the edge of (not a parameter).
+EDGE_KEY = "edge"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,7 +99,11 @@ class PapermillRun(pytest.Item):
         from mlsys_kit.kit.runner import run_one
 
         tmp = self.config._tmp_path_factory.mktemp("papermill")  # type: ignore[attr-defined]
-        result = run_one(self.path, tmp / self.path.name, self.params, notebook_id=self.parent.key)
+        params = {name: value for name, value in self.params.items() if name != EDGE_KEY}
+        result = run_one(self.path, tmp / self.path.name, params, notebook_id=self.parent.key)
+        if EDGE_KEY in self.params:
+            self._check_edge(result, self.params[EDGE_KEY])
+            return
         if result.error is not None:
             raise NotebookRunFailed(f"{result.error}\n(executed copy: {result.output})")
         failed = [c.line for c in result.claims if not c.passed]
@@ -102,6 +111,26 @@ class PapermillRun(pytest.Item):
             raise NotebookRunFailed(
                 "claims failed: " + "; ".join(failed) if failed else "no claims"
             )
+
+    def _check_edge(self, result: Any, lesson: str) -> None:
+        """Past a lesson's edge: every claim shown, that lesson failed, the verdict failed."""
+        from mlsys_kit.kit.catalog import find
+
+        failed = [c for c in result.claims if not c.passed and c.kind == "lesson"]
+        if not any(c.statement.startswith(lesson) for c in failed):
+            raise NotebookRunFailed(
+                f"edge set: no failed lesson starts with {lesson!r}; failed: "
+                f"{[c.statement for c in failed]}; error: {result.error}"
+            )
+        if not (result.error or "").startswith("ClaimFailed"):
+            raise NotebookRunFailed(f"edge set: the run must end at verdict(); got {result.error}")
+        if self.parent.key != "template":
+            stored = len(find(self.parent.key).claims)
+            if len(result.claims) != stored:
+                raise NotebookRunFailed(
+                    f"edge set: {len(result.claims)} claims shown, the notebook has {stored}: "
+                    "every verdict must be shown before the run fails"
+                )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None) -> str:
         if isinstance(excinfo.value, NotebookRunFailed):
