@@ -444,15 +444,18 @@ def _parameters(path: Path) -> dict[str, Parameter]:
 def chapter_map(notebooks: list[Notebook]) -> str:
     """The README's chapter map as Markdown: chapter, notebook, lessons, modules.
 
-    The lessons are the claims stored in each committed notebook; the modules are
-    the topic modules its code imports (setup, parameter and claim helpers aside).
+    The lessons are the lessons stored in each committed notebook (its checks are
+    counted after them); the modules are the topic modules its code imports (setup,
+    parameter and claim helpers aside).
     """
     rows = ["| chapter | notebook | the lessons it checks | modules |", "|---|---|---|---|"]
     for nb in notebooks:
         chapter = f"{nb.chapter}. {CHAPTERS.get(nb.chapter, nb.chapter_slug)}"
         link = f"[{nb.id} {nb.title}](notebooks/{nb.chapter_slug}/{nb.path.name})"
-        lessons = "<br>".join(f"✔ {claim.statement}" for claim in nb.claims) or "—"
-        lessons = lessons.replace("|", r"\|")
+        lines = [f"✔ {lesson.statement}" for lesson in nb.lessons]
+        if nb.checks:
+            lines.append(f"<i>and {len(nb.checks)} check{'s' * (len(nb.checks) > 1)}</i>")
+        lessons = "<br>".join(lines).replace("|", r"\|") or "—"
         modules = ", ".join(f"`{module}`" for module in nb.modules) or "—"
         rows.append(f"| {chapter} | {link} | {lessons} | {modules} |")
     return "\n".join(rows)

@@ -230,8 +230,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         for option, describe, help_ in options:
             print(f"        {option:<{width}}  {describe:<{allowed}}  {help_}".rstrip())
         for claim in nb.claims:
-            text = textwrap.shorten(claim.statement, 96, placeholder="…")
-            print(f"        ✔ {text}")
+            text = textwrap.shorten(claim.statement, 88, placeholder="…")
+            print(f"        ✔ {'check: ' if claim.kind == 'check' else ''}{text}")
     print(f"\n{len(notebooks)} notebooks. Run one: mlsys-kit run NN/MM [-p NAME VALUE]…")
     return 0
 
@@ -285,13 +285,14 @@ def _report(results: list[Any], out_dir: Path) -> None:
             r.name,
             f"{r.seconds:.1f} s",
             r.status,
-            f"{sum(c.passed for c in r.claims)}/{len(r.claims)}",
+            _held(r.claims, "lesson"),
+            _held(r.claims, "check"),
         ]
         for r in results
     ]
     print()
-    print(_table(rows, ["id", "notebook", "time", "status", "claims"]))
-    print("\nLessons verified in this run:")
+    print(_table(rows, ["id", "notebook", "time", "status", "lessons", "checks"]))
+    print("\nLessons and checks of this run:")
     for r in results:
         for c in r.claims:
             print(f"  {r.notebook_id}  {c.line}")
@@ -299,12 +300,18 @@ def _report(results: list[Any], out_dir: Path) -> None:
             print(f"  {r.notebook_id}  ✘ {r.error.splitlines()[0]}")
             print(f"         see {r.output}")
     failed = [r for r in results if not r.ok]
-    total = sum(len(r.claims) for r in results)
-    passed = sum(c.passed for r in results for c in r.claims)
+    claims = [c for r in results for c in r.claims]
     print(
-        f"\n{len(results) - len(failed)}/{len(results)} notebooks ok, "
-        f"{passed}/{total} claims hold. Outputs: {out_dir}/ (results.jsonl)"
+        f"\n{len(results) - len(failed)}/{len(results)} notebooks ok; lessons held: "
+        f"{_held(claims, 'lesson')}, checks held: {_held(claims, 'check')}. "
+        f"Outputs: {out_dir}/ (results.jsonl)"
     )
+
+
+def _held(claims: list[Any], kind: str) -> str:
+    """``"held/total"`` for the claims of one kind."""
+    mine = [c for c in claims if c.kind == kind]
+    return f"{sum(c.passed for c in mine)}/{len(mine)}"
 
 
 def _check_engine_args(args: argparse.Namespace) -> None:
