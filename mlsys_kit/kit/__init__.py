@@ -1,8 +1,15 @@
 """The kit's machinery: what the ``mlsys-kit`` command does, never imported by a notebook.
 
-==========  ==============================================================================
-``catalog``  find the notebooks, their declared parameters and their stored claims
-``runner``   execute run specs with papermill into a run folder; collect claims and results
-``cli``      the ``mlsys-kit`` command: ``list``, ``run``, ``refresh``
-==========  ==============================================================================
+===============  =========================================================================
+``catalog``      find the notebooks, their declared parameters and their stored claims
+``runner``       execute run specs with papermill (locally or on a Dask cluster) into a run
+                 folder; collect claims, metrics and results
+``sweep``        parameter grids as run specs, resumable sweeps, their tidy table and figure
+``reliability``  every claim's pass rate and margins on unseen seeds: the reliability report
+``cli``          the ``mlsys-kit`` command: ``list``, ``run``, ``sweep``, ``reliability``,
+                 ``refresh``
+===============  =========================================================================
+
+The claims reliability report serves the kit's lesson standard (``CONTRIBUTING.md``): a
+lesson of the book, shown by a notebook, must hold on seeds nobody tuned.
 """

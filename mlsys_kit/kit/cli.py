@@ -39,7 +39,7 @@ from mlsys_kit.kit.catalog import (
     discover,
     find,
 )
-from mlsys_kit.params import ParameterError
+from mlsys_kit.params import ParameterError, check_float, check_int
 
 __all__ = ["main"]
 
@@ -314,15 +314,13 @@ def _held(claims: list[Any], kind: str) -> str:
     return f"{sum(c.passed for c in mine)}/{len(mine)}"
 
 
-def _check_engine_args(args: argparse.Namespace) -> None:
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1; got {args.jobs}")
-    if args.seeds < 0:
-        raise UsageError(f"--seeds must be at least 0; got {args.seeds}")
-    if args.first_seed < 0:
-        raise UsageError(f"--first-seed must be at least 0; got {args.first_seed}")
-    if args.timeout is not None and not args.timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds; got {args.timeout}")
+def _engine_options(args: argparse.Namespace) -> None:
+    """Refuse engine options no run could use (before anything starts)."""
+    check_int("--jobs", args.jobs, min=1)
+    check_int("--seeds", args.seeds, min=0)
+    check_int("--first-seed", args.first_seed, min=0)
+    if args.timeout is not None:
+        check_float("--timeout", args.timeout, min=0, open_min=True)
 
 
 def _run_sweep(specs: list[Any], args: argparse.Namespace, out_dir: Path) -> list[Any]:
@@ -358,9 +356,9 @@ def _run_sweep(specs: list[Any], args: argparse.Namespace, out_dir: Path) -> lis
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from mlsys_kit.kit.sweep import grid_specs, parse_grid, plot_sweep, tidy_table, write_table
+    from mlsys_kit.kit.sweep import grid_specs, parse_grid, plot_sweep, save_table, tidy_table
 
-    _check_engine_args(args)
+    _engine_options(args)
     notebook = find(args.notebook)
     grid = parse_grid(notebook, args.grid)
     if not grid and not args.seeds:
@@ -371,7 +369,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out_dir = args.out or Path("runs") / f"sweep-{notebook.chapter:02d}-{notebook.number:02d}"
     results = _run_sweep(specs, args, out_dir)
     table = tidy_table(results)
-    paths = write_table(table, out_dir)
+    paths = save_table(table, out_dir)
     figure = None
     try:
         fig = plot_sweep(table, x=args.x, y=args.y)
@@ -397,14 +395,14 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
     from mlsys_kit.kit.catalog import notebooks_dir
     from mlsys_kit.kit.reliability import (
+        claim_pass_rates,
         load_test_sizes,
         reliability_specs,
-        reliability_table,
         write_report,
     )
-    from mlsys_kit.kit.sweep import tidy_table, write_table
+    from mlsys_kit.kit.sweep import save_table, tidy_table
 
-    _check_engine_args(args)
+    _engine_options(args)
     if args.seeds < 1:
         raise UsageError("--seeds must be at least 1 for a reliability report")
     notebooks = _select(args.notebooks, all_=not args.notebooks)
@@ -416,9 +414,9 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     results = _run_sweep(specs, args, out_dir)
     wall = time.perf_counter() - start
     tidy = tidy_table(results)
-    write_table(tidy, out_dir, stem="reliability-runs")
-    table = reliability_table(tidy)
-    write_table(table, out_dir, stem="reliability")
+    save_table(tidy, out_dir, stem="reliability-runs")
+    table = claim_pass_rates(tidy)
+    save_table(table, out_dir, stem="reliability")
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     engine = f"--scheduler {args.scheduler}" if args.scheduler else f"--jobs {args.jobs}"
     command = " ".join(

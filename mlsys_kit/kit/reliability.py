@@ -41,7 +41,7 @@ __all__ = [
     "FIRST_UNSEEN_SEED",
     "load_test_sizes",
     "reliability_specs",
-    "reliability_table",
+    "claim_pass_rates",
     "plot_reliability",
     "write_report",
 ]
@@ -121,7 +121,7 @@ def reliability_specs(
     return [spec for round_ in zip(*per_notebook, strict=True) for spec in round_]
 
 
-def reliability_table(tidy: pd.DataFrame) -> pd.DataFrame:
+def claim_pass_rates(tidy: pd.DataFrame) -> pd.DataFrame:
     """Pass rate and margins of every claim over the runs of a reliability sweep.
 
     Parameters

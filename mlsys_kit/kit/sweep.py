@@ -47,7 +47,7 @@ __all__ = [
     "run_label",
     "sweep",
     "tidy_table",
-    "write_table",
+    "save_table",
     "plot_sweep",
     "TABLE_COLUMNS",
 ]
@@ -315,7 +315,7 @@ def _free(column: str, table: pd.DataFrame) -> bool:
     return column.removeprefix("param:") not in table.columns
 
 
-def write_table(table: pd.DataFrame, out_dir: Path, stem: str = "sweep") -> list[Path]:
+def save_table(table: pd.DataFrame, out_dir: Path, stem: str = "sweep") -> list[Path]:
     """Write the table as ``<stem>.parquet`` and ``<stem>.csv`` in ``out_dir``; return the paths.
 
     Parameter columns that mix types across notebooks are stored as text in Parquet.

@@ -18,9 +18,9 @@ from mlsys_kit.claims import Claim, Metric, evaluate_claim
 from mlsys_kit.kit import catalog
 from mlsys_kit.kit.cli import main
 from mlsys_kit.kit.reliability import (
+    claim_pass_rates,
     load_test_sizes,
     reliability_specs,
-    reliability_table,
     write_report,
 )
 from mlsys_kit.kit.runner import RunResult, load_results
@@ -30,9 +30,9 @@ from mlsys_kit.kit.sweep import (
     parse_grid,
     plot_sweep,
     run_label,
+    save_table,
     sweep,
     tidy_table,
-    write_table,
 )
 from mlsys_kit.params import ParameterError
 
@@ -157,7 +157,7 @@ def test_a_parameter_named_like_a_column_keeps_a_prefix() -> None:
 
 def test_write_table_round_trips_through_parquet_and_csv(tmp_path: Path) -> None:
     table = tidy_table([_fake_result("n=1,seed=0", 1, 0), _fake_result("n=3,seed=0", 3, 0)])
-    parquet, csv = write_table(table, tmp_path)
+    parquet, csv = save_table(table, tmp_path)
     back = pd.read_parquet(parquet)
     assert back.shape == table.shape
     assert pd.read_csv(csv).shape == table.shape
@@ -274,8 +274,11 @@ def test_the_sweep_command_writes_table_and_figure(swept, capsys) -> None:
     [
         (["--grid", "n=0"], "n=0 is out of range"),
         ([], "give at least one --grid"),
-        (["--grid", "n=1", "--timeout", "0"], "--timeout must be a positive"),
-        (["--grid", "n=1", "--jobs", "0"], "--jobs must be at least 1"),
+        (
+            ["--grid", "n=1", "--timeout", "0"],
+            "--timeout=0.0 is out of range: allowed --timeout > 0",
+        ),
+        (["--grid", "n=1", "--jobs", "0"], "--jobs=0 is out of range: allowed --jobs ≥ 1"),
     ],
 )
 def test_the_sweep_command_refuses_bad_requests_before_running(
@@ -405,7 +408,7 @@ def test_reliability_specs_interleave_notebooks_on_unseen_seeds(notebook_tree: P
 def test_reliability_table_counts_a_run_that_stopped_early_as_not_held(tmp_path: Path) -> None:
     results = [_fake_result(f"seed={s}", 3 if s < 18 else 1, s) for s in range(19)]
     results.append(_fake_result("seed=19", 3, 19, error="RuntimeError: boom"))
-    table = reliability_table(tidy_table(results))
+    table = claim_pass_rates(tidy_table(results))
     lesson = table[table["kind"] == "lesson"].iloc[0]
     assert lesson["statement"] == "n (3) is above 2", "the statement most runs showed"
     assert (lesson["runs"], lesson["evaluated"], lesson["held"]) == (20, 19, 18)
