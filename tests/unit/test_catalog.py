@@ -234,3 +234,12 @@ def test_chapter_map_lists_lessons_and_modules(notebook_tree: Path) -> None:
     table = catalog.chapter_map(catalog.discover())
     assert table.splitlines()[0] == "| chapter | notebook | the lessons it checks | modules |"
     assert "[01/01 A tiny notebook](notebooks/01-overview/01-tiny.ipynb)" in table
+
+
+def test_notebooks_are_found_beside_the_package_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(catalog.NOTEBOOKS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    repository = Path(catalog.__file__).resolve().parents[2]
+    assert catalog.notebooks_dir() == repository / "notebooks"
