@@ -710,12 +710,20 @@ class Delivery:
         Message ids in the order the consumer received them.
     results : dict
         The consumer's ``work(message)`` output, by message id.
+    handoff : numpy.ndarray
+        Seconds the producer spent handing each message off (in send order): a row written, a
+        message published, or, through a service, the whole call until the answer came back.
+    polls : int
+        Times the consumer asked for new messages: the database consumer's queries, the broker
+        consumer's fetches; 0 for the service, whose consumer is called.
     """
 
     mode: str
     seconds: np.ndarray
     order: list[int]
     results: dict[int, Any]
+    handoff: np.ndarray
+    polls: int
 
 
 def measure_delivery(
@@ -793,6 +801,7 @@ def measure_delivery(
     everything = threading.Event()
     stop = threading.Event()
     failure: list[BaseException] = []
+    polls = [0]  # the consumer's requests for new messages
 
     def receive(message: dict[str, Any]) -> Any:
         held = time.perf_counter()
@@ -826,6 +835,7 @@ def measure_delivery(
         def db_loop() -> None:
             with TableReader(path) as reader:
                 while not stop.is_set() and not everything.is_set():
+                    polls[0] += 1
                     for _, payload in reader.poll():
                         receive(json.loads(payload))
                     if not everything.is_set():
@@ -845,6 +855,7 @@ def measure_delivery(
         def broker_loop() -> None:
             with broker.subscribe("transactions", "consumer") as consumer:
                 while not stop.is_set() and not everything.is_set():
+                    polls[0] += 1
                     for record in consumer.poll(timeout=0.05):
                         receive(json.loads(record.value))
                     consumer.commit()
@@ -866,11 +877,14 @@ def measure_delivery(
         def finish() -> None:
             service.stop()
 
+    handoff: list[float] = []  # seconds the producer spent on each send
     try:
         if consumer_thread is not None:
             consumer_thread.start()
         for message in messages:
+            started = time.perf_counter()
             send(message)
+            handoff.append(time.perf_counter() - started)
             if failure:
                 break
             if send_interval:
@@ -888,4 +902,4 @@ def measure_delivery(
             f"the {mode} consumer received {len(received)} of {n} messages within {timeout} s"
         )
     seconds = np.array([received[i] for i in ids])
-    return Delivery(mode, seconds, order, results)
+    return Delivery(mode, seconds, order, results, np.array(handoff), polls[0])

@@ -274,6 +274,8 @@ def test_measure_delivery_delivers_everything_in_order(mode: str, tmp_path) -> N
     assert delivery.order == list(range(25))
     assert delivery.results == {i: 2 * (10 + i) for i in range(25)}
     assert delivery.seconds.shape == (25,) and (delivery.seconds >= 0).all()
+    assert delivery.handoff.shape == (25,) and (delivery.handoff >= 0).all()
+    assert (delivery.polls == 0) if mode == "service" else (delivery.polls >= 1)
 
 
 def test_measure_delivery_bad_input(tmp_path) -> None:
