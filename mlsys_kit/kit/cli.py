@@ -22,6 +22,7 @@ undeclared parameter only needs the type of its default).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -511,6 +512,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, NotebookNotFound, ParameterError, InvalidDeclaration) as exc:
         print(f"mlsys-kit {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the output was piped into a reader that stopped (`| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(
             "\ninterrupted; finished runs are kept in the run folder "
