@@ -9,8 +9,11 @@ it three common ways (``"least_confident"``, ``"margin"``, ``"entropy"``) and
 when queried, as an annotator would provide them) and records test accuracy at each label
 budget. :func:`budget_curve` is the yardstick of the whole chapter section: the test score of
 a model given ``b`` labelled rows drawn at random, for each budget ``b``, averaged over
-repeated draws; with ``semi_supervised=True`` the model also sees the unlabelled rest of the
-pool (label ``-1``, scikit-learn's convention for semi-supervised estimators).
+repeated draws (:func:`budget_scores` keeps each draw); with ``semi_supervised=True`` the
+model also sees the unlabelled rest of the pool (label ``-1``, scikit-learn's convention for
+semi-supervised estimators).
+:func:`mean_interval` states a comparison of two methods over the same draws with its
+uncertainty: the mean of the paired differences and its Student-t interval.
 
 Why hand-written: the loop is the lesson and takes a dozen lines; scikit-activeml and modAL
 implement it with many more strategies, but would add a dependency for one notebook. The
@@ -35,7 +38,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -48,12 +51,22 @@ from mlsys_kit.params import (
     check_array,
     check_bool,
     check_choice,
+    check_float,
     check_int,
     check_same_length,
     make_rng,
 )
 
-__all__ = ["STRATEGIES", "METRICS", "uncertainty", "active_learning_curve", "budget_curve"]
+__all__ = [
+    "STRATEGIES",
+    "METRICS",
+    "MeanInterval",
+    "uncertainty",
+    "active_learning_curve",
+    "budget_scores",
+    "budget_curve",
+    "mean_interval",
+]
 
 #: Test metrics of :func:`budget_curve`.
 METRICS: tuple[str, ...] = ("accuracy", "roc_auc")
@@ -208,6 +221,99 @@ def _score(fitted: Any, X_test: Any, y_test: np.ndarray, metric: str) -> float:
     return float(roc_auc_score(y_test, proba[:, 1]))
 
 
+def budget_scores(
+    model: Any,
+    X_pool: Any,
+    y_pool: Any,
+    X_test: Any,
+    y_test: Any,
+    *,
+    budgets: Sequence[int],
+    n_repeats: int = 3,
+    seed: Seed = 0,
+    semi_supervised: bool = False,
+    metric: str = "accuracy",
+) -> pd.DataFrame:
+    """Test score of ``model`` given ``b`` random labelled rows of the pool, per ``b`` and draw.
+
+    Each repeat draws one random order of the pool; budget ``b`` labels its first ``b`` rows,
+    so larger budgets extend smaller ones, and two calls with generators in the same state
+    label the same rows (a paired comparison of two models).
+
+    Parameters
+    ----------
+    model : scikit-learn classifier
+        Cloned before every fit. When the labelled rows hold a single class, a constant
+        model (the most frequent class) stands in for it.
+    X_pool, y_pool : arrays or pandas objects
+        The pool and its labels; only the labels of the drawn rows are used.
+    X_test, y_test : arrays or pandas objects
+        A held-out labelled test set.
+    budgets : sequence of int
+        Strictly increasing numbers of labelled rows.
+    n_repeats : int, default 3
+        Random draws per budget.
+    seed : int or numpy.random.Generator, default 0
+        Draws the random orders of the pool.
+    semi_supervised : bool, default False
+        Fit on the whole pool with the unlabelled rows' label set to ``-1`` (for
+        ``LabelSpreading``, ``SelfTrainingClassifier``...) instead of on the labelled rows only.
+    metric : {"accuracy", "roc_auc"}, default "accuracy"
+        ``roc_auc`` needs a binary task and ``predict_proba``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The score of each draw (columns ``0 .. n_repeats - 1``, named ``"draw"``), indexed by
+        budget. Its row mean is :func:`budget_curve`.
+
+    Raises
+    ------
+    ParameterError
+        Bad budgets, metric, ``n_repeats`` or mismatched lengths.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> scores = budget_scores(KNeighborsClassifier(1), X[:600], y[:600], X[600:900], y[600:900],
+    ...                        budgets=[10, 100], n_repeats=2, seed=0)
+    >>> scores.shape
+    (2, 2)
+    """
+    from sklearn.dummy import DummyClassifier
+
+    owner = "budget_curve"
+    check_choice("metric", metric, METRICS, owner=owner)
+    check_int("n_repeats", n_repeats, min=1, owner=owner)
+    check_bool("semi_supervised", semi_supervised, owner=owner)
+    y_pool, y_test = np.asarray(y_pool), np.asarray(y_test)
+    check_same_length(X_pool=X_pool, y_pool=y_pool, owner=owner)
+    check_same_length(X_test=X_test, y_test=y_test, owner=owner)
+    budgets = _budget_list(budgets, len(y_pool), owner)
+    rng = make_rng(seed, owner=owner)
+    scores = np.zeros((len(budgets), n_repeats))
+    for repeat in range(n_repeats):
+        order = rng.permutation(len(y_pool))
+        for i, budget in enumerate(budgets):
+            labelled = order[:budget]
+            if len(np.unique(y_pool[labelled])) < 2:
+                fitted = DummyClassifier().fit(_take(X_pool, labelled), y_pool[labelled])
+            elif semi_supervised:
+                partial = np.full_like(y_pool, -1)
+                partial[labelled] = y_pool[labelled]
+                fitted = clone(model).fit(X_pool, partial)
+            else:
+                fitted = clone(model).fit(_take(X_pool, labelled), y_pool[labelled])
+            scores[i, repeat] = _score(fitted, X_test, y_test, metric)
+    return pd.DataFrame(
+        scores,
+        index=pd.Index(budgets, name="labels"),
+        columns=pd.RangeIndex(n_repeats, name="draw"),
+    )
+
+
 def budget_curve(
     model: Any,
     X_pool: Any,
@@ -263,29 +369,71 @@ def budget_curve(
     >>> bool(curve[100] > curve[10])
     True
     """
-    from sklearn.dummy import DummyClassifier
+    return (
+        budget_scores(
+            model,
+            X_pool,
+            y_pool,
+            X_test,
+            y_test,
+            budgets=budgets,
+            n_repeats=n_repeats,
+            seed=seed,
+            semi_supervised=semi_supervised,
+            metric=metric,
+        )
+        .mean(axis=1)
+        .rename(metric)
+    )
 
-    owner = "budget_curve"
-    check_choice("metric", metric, METRICS, owner=owner)
-    check_int("n_repeats", n_repeats, min=1, owner=owner)
-    check_bool("semi_supervised", semi_supervised, owner=owner)
-    y_pool, y_test = np.asarray(y_pool), np.asarray(y_test)
-    check_same_length(X_pool=X_pool, y_pool=y_pool, owner=owner)
-    check_same_length(X_test=X_test, y_test=y_test, owner=owner)
-    budgets = _budget_list(budgets, len(y_pool), owner)
-    rng = make_rng(seed, owner=owner)
-    scores = np.zeros(len(budgets))
-    for _ in range(n_repeats):
-        order = rng.permutation(len(y_pool))
-        for i, budget in enumerate(budgets):
-            labelled = order[:budget]
-            if len(np.unique(y_pool[labelled])) < 2:
-                fitted = DummyClassifier().fit(_take(X_pool, labelled), y_pool[labelled])
-            elif semi_supervised:
-                partial = np.full_like(y_pool, -1)
-                partial[labelled] = y_pool[labelled]
-                fitted = clone(model).fit(X_pool, partial)
-            else:
-                fitted = clone(model).fit(_take(X_pool, labelled), y_pool[labelled])
-            scores[i] += _score(fitted, X_test, y_test, metric) / n_repeats
-    return pd.Series(scores, index=pd.Index(budgets, name="labels"), name=metric)
+
+class MeanInterval(NamedTuple):
+    """A mean and its confidence interval (see :func:`mean_interval`)."""
+
+    mean: float
+    low: float
+    high: float
+
+
+def mean_interval(values: Any, *, level: float = 0.9) -> MeanInterval:
+    """The mean of ``values`` and its Student-t confidence interval.
+
+    Meant for paired differences: the score of one method minus another's on the same draws
+    (the same labelled rows), one value per draw. A method beats another when ``low > 0``.
+
+    Parameters
+    ----------
+    values : array-like of float
+        At least two finite values, e.g. per-draw score differences.
+    level : float, default 0.9
+        Confidence level, in ``(0, 1)``.
+
+    Returns
+    -------
+    MeanInterval
+        ``mean``, ``low`` and ``high``. With no spread at all, ``low == high == mean``.
+
+    Raises
+    ------
+    ParameterError
+        Fewer than two values, a value that is not finite, or ``level`` out of ``(0, 1)``.
+
+    Examples
+    --------
+    >>> mean_interval([0.02, 0.03, 0.01, 0.04]).low > 0
+    True
+    >>> mean_interval([0.02, -0.03, 0.01, -0.01]).low > 0
+    False
+    """
+    from scipy import stats
+
+    owner = "mean_interval"
+    level = check_float("level", level, min=0, max=1, open_min=True, open_max=True, owner=owner)
+    x = check_array("values", values, ndim=1, min_length=2, dtype=float, owner=owner)
+    if not np.isfinite(x).all():
+        raise ParameterError(f"{owner}: values must be finite; got {x.tolist()!r}")
+    mean, sem = float(x.mean()), float(stats.sem(x))
+    if sem == 0:
+        return MeanInterval(mean, mean, mean)
+    low, high = stats.t.interval(level, len(x) - 1, loc=mean, scale=sem)
+    return MeanInterval(mean, float(low), float(high))
