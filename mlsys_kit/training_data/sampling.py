@@ -63,6 +63,7 @@ from mlsys_kit.params import (
 from mlsys_kit.stats import effective_sample_size
 
 __all__ = [
+    "ALLOCATIONS",
     "SAMPLING_METHODS",
     "EmptyStreamError",
     "ImportanceEstimate",
@@ -76,6 +77,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+#: Allocations of a stratified sample among strata (see :func:`sample_indices`).
+ALLOCATIONS: tuple[str, ...] = ("proportional", "equal")
+
 Method = Literal["convenience", "simple_random", "stratified", "weighted", "reservoir"]
 #: The sampling methods :func:`sample_indices` knows, in the order the book presents them.
 SAMPLING_METHODS: tuple[str, ...] = (
@@ -271,6 +275,7 @@ def sample_indices(
     strata: Any = None,
     weights: Any = None,
     at_hand: int | None = None,
+    allocation: str = "proportional",
 ) -> np.ndarray:
     """Positions (0 … ``n_population - 1``) of the rows of one sample drawn by ``method``.
 
@@ -289,9 +294,9 @@ def sample_indices(
           ``size`` most recent rows, the same every time.
         - ``"simple_random"``: every subset of ``size`` rows equally likely (numpy, without
           replacement).
-        - ``"stratified"``: the same share of every stratum (proportional allocation, remainders
-          to the largest fractions so the size is exact), so a rare stratum gets its share
-          exactly rather than on average. Needs ``strata``.
+        - ``"stratified"``: rows drawn from every stratum separately, as many as ``allocation``
+          says, so a rare stratum gets its quota exactly rather than on average. Needs
+          ``strata``.
         - ``"weighted"``: ``size`` independent draws, with replacement, row ``i`` with probability
           proportional to ``weights[i]`` (numpy). Needs ``weights``. Estimates from it are biased
           unless reweighted: see :func:`importance_weights`.
@@ -306,6 +311,14 @@ def sample_indices(
     at_hand : int, optional
         For "convenience": how many of the most recent rows are at hand,
         ``size ≤ at_hand ≤ n_population``; default ``size``.
+    allocation : {"proportional", "equal"}, default "proportional"
+        For "stratified": ``"proportional"`` gives every stratum its share of the population
+        (remainders to the largest fractions, so the size is exact); ``"equal"`` gives every
+        stratum the same number of rows (a stratum smaller than that gives all its rows, and
+        the rest goes to the others), so a rare stratum is measured as precisely as a common
+        one. Estimates of the whole population from an equal allocation must weight each row
+        by its stratum's ``N_h / n_h``: :func:`importance_weights` with the proposal ``n_h /
+        N_h`` (each row's chance of being drawn) gives those weights.
 
     Returns
     -------
@@ -326,9 +339,13 @@ def sample_indices(
     >>> rows = sample_indices(1_000, 50, "stratified", strata=labels, seed=0)
     >>> len(rows), int((rows < 100).sum())  # exactly 10% from the rare stratum
     (50, 5)
+    >>> rows = sample_indices(1_000, 50, "stratified", strata=labels, allocation="equal")
+    >>> int((rows < 100).sum())  # half of the sample from the rare stratum
+    25
     """
     owner = "sample_indices"
     check_choice("method", method, SAMPLING_METHODS, owner=owner)
+    check_choice("allocation", allocation, ALLOCATIONS, owner=owner)
     n_population = check_int("n_population", n_population, min=1, owner=owner)
     size = check_int("size", size, min=1, owner=owner)
     if size > n_population and method != "weighted":
@@ -347,24 +364,39 @@ def sample_indices(
         rows = np.array(reservoir_sample(range(n_population), size, seed=rng))
     elif method == "stratified":
         labels = _per_row(strata, "strata", "stratified", n_population)
-        rows = _stratified(labels, size, rng)
+        rows = _stratified(labels, size, rng, allocation)
     else:  # weighted
         p = _normalised(_per_row(weights, "weights", "weighted", n_population), "weights", owner)
         rows = rng.choice(n_population, size=size, replace=True, p=p)
     return np.sort(rows).astype(np.int64)
 
 
-def _stratified(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Proportional allocation: stratum h gets size * N_h / N rows, rounded so they sum to size."""
+def _stratified(
+    labels: np.ndarray, size: int, rng: np.random.Generator, allocation: str = "proportional"
+) -> np.ndarray:
+    """Rows per stratum by ``allocation`` (see :func:`sample_indices`), drawn without replacement.
+
+    Proportional: stratum h gets size * N_h / N rows, rounded so they sum to size. Equal: each
+    stratum gets size / H rows, capped by its size, the rest shared among the others.
+    """
     order = np.argsort(labels, kind="stable")  # row positions grouped by stratum
     grouped = labels[order]
     starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
     counts = np.diff(np.r_[starts, labels.size])
-    exact = counts * size / labels.size
-    quota = np.floor(exact).astype(np.int64)
-    # Largest remainders first; ties broken by stratum order, so the allocation is deterministic.
-    short = size - int(quota.sum())
-    quota[np.argsort(-(exact - quota), kind="stable")[:short]] += 1
+    if allocation == "equal":
+        quota = np.zeros(len(counts), dtype=np.int64)
+        while quota.sum() < size:  # hand out rows in rounds to strata with rows left
+            open_ = np.flatnonzero(quota < counts)
+            share, extra = divmod(size - int(quota.sum()), len(open_))
+            give = np.full(len(open_), share) + (np.arange(len(open_)) < extra)
+            quota[open_] = np.minimum(quota[open_] + give, counts[open_])
+    else:
+        exact = counts * size / labels.size
+        quota = np.floor(exact).astype(np.int64)
+        # Largest remainders first; ties broken by stratum order, so the allocation is
+        # deterministic.
+        short = size - int(quota.sum())
+        quota[np.argsort(-(exact - quota), kind="stable")[:short]] += 1
     picks = [
         order[start + rng.choice(count, size=q, replace=False)]
         for start, count, q in zip(starts, counts, quota, strict=True)

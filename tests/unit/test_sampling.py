@@ -377,3 +377,29 @@ def test_importance_estimate_matches_numpy_s_weighted_statistics():
 
 def test_empty_stream_error_is_a_parameter_error():
     assert issubclass(EmptyStreamError, ParameterError)
+
+
+def test_stratified_equal_allocation_covers_a_rare_stratum():
+    labels = np.array([0] * 950 + [1] * 40 + [2] * 10)  # stratum 2 smaller than its share
+    rows = sample_indices(1_000, 90, "stratified", strata=labels, allocation="equal", seed=3)
+    counts = np.bincount(labels[rows], minlength=3)
+    assert len(rows) == 90 and len(set(rows.tolist())) == 90
+    assert counts.tolist() == [40, 40, 10]  # the small stratum gives all, the rest share
+
+
+def test_stratified_equal_allocation_reweighted_is_unbiased():
+    labels = np.array([0] * 900 + [1] * 100)
+    values = np.r_[np.zeros(900), np.ones(100)] * (np.arange(1_000) % 2)  # truth 0.05
+    estimates = []
+    for seed in range(200):
+        rows = sample_indices(1_000, 40, "stratified", strata=labels, allocation="equal", seed=seed)
+        drawn = np.bincount(labels[rows], minlength=2)
+        proposal = (drawn / np.bincount(labels))[labels]  # each row's chance of being drawn
+        w = importance_weights(np.ones(1_000), proposal)
+        estimates.append(np.mean(w[rows] * values[rows]))
+    assert abs(np.mean(estimates) - 0.05) < 0.005
+
+
+def test_stratified_refuses_an_unknown_allocation():
+    with pytest.raises(ParameterError, match="allocation='neyman' is not allowed"):
+        sample_indices(10, 3, "stratified", strata=[0, 1] * 5, allocation="neyman")
