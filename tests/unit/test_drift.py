@@ -14,6 +14,7 @@ from scipy.spatial.distance import jensenshannon
 from mlsys_kit.monitoring.drift import (
     COLUMNS,
     CORRECTIONS,
+    DEFAULT_MIN_SHIFT,
     DEFAULT_THRESHOLDS,
     METHODS,
     DriftReport,
@@ -180,7 +181,7 @@ def test_holm_is_the_default_and_can_be_turned_off(rng) -> None:
 # ----------------------------------------------------------------------------- auto
 
 
-def test_auto_uses_tests_on_small_samples_and_psi_on_large(rng) -> None:
+def test_auto_tests_and_measures_every_column(rng) -> None:
     def mixed(n):
         return pd.DataFrame(
             {
@@ -190,20 +191,86 @@ def test_auto_uses_tests_on_small_samples_and_psi_on_large(rng) -> None:
             }
         )
 
-    small = detect_drift(mixed(60), mixed(60)).to_frame().set_index("feature")["method"]
-    assert small.to_dict() == {"amount": "ks", "items": "chi2", "country": "chi2"}
-    large = detect_drift(mixed(5000), mixed(5000)).to_frame()
-    assert (large["method"] == "psi").all() and not large["drifted"].any()
+    for n in (60, 5000):
+        table = detect_drift(mixed(n), mixed(n)).to_frame().set_index("feature")
+        assert table["method"].to_dict() == {"amount": "ks", "items": "chi2", "country": "chi2"}
+        assert (table["min_effect"] == DEFAULT_MIN_SHIFT).all()
+        assert table["effect"].between(0, 1).all() and not table["drifted"].any()
+    named = detect_drift(mixed(100), mixed(100), method="chi2").to_frame()
+    assert named["effect"].isna().all() and named["min_effect"].isna().all()
 
 
-def test_auto_psi_rarely_alarms_without_shift(rng) -> None:
-    # At the smallest sizes where "auto" picks PSI, its no-shift alarms stay under alpha.
+def test_ks_and_wasserstein_agree_with_scipy(rng) -> None:
+    from mlsys_kit.monitoring.drift import _ks_and_wasserstein
+
+    for n, m in ((40, 70), (3000, 2000), (20_000, 15_000)):
+        a, b = rng.normal(size=n) * 3, rng.normal(0.2, 1, m) * 3
+        b[: m // 4] = np.round(b[: m // 4])  # ties
+        d, p, effect = _ks_and_wasserstein(a, b)
+        expected = stats.ks_2samp(a, b)
+        assert d == pytest.approx(expected.statistic, rel=1e-12)
+        assert p == pytest.approx(expected.pvalue, rel=1e-9)
+        distance = stats.wasserstein_distance(a, b)
+        assert effect == pytest.approx(distance / np.std(a), rel=1e-9)
+
+
+def test_auto_effect_of_a_location_shift_is_the_shift_in_sd(rng) -> None:
+    # A pure location shift by delta SD gives W/SD = delta, whatever the shape.
+    for draw in (rng.normal, rng.exponential):
+        ref = pd.DataFrame({"a": draw(size=20_000)})
+        cur = pd.DataFrame({"a": draw(size=20_000)})
+        cur["a"] += 0.3 * ref["a"].std(ddof=0)
+        assert _row(detect_drift(ref, cur), "a")["effect"] == pytest.approx(0.3, abs=0.03)
+
+
+def test_auto_ignores_a_significant_but_small_shift(rng) -> None:
+    # 100,000 rows: KS calls a 0.05 SD shift significant; "auto" reports it, and waits.
+    ref, cur = _numeric(rng, 100_000), _numeric(rng, 100_000, shift=0.05)
+    row = _row(detect_drift(ref, cur), "a")
+    assert row["p_value"] < row["threshold"] and row["effect"] < DEFAULT_MIN_SHIFT
+    assert not row["drifted"]
+    assert detect_drift(ref, cur, method="ks").drifted == ["a", "b"]
+
+
+def test_auto_gates_categories_in_the_same_unit(rng) -> None:
+    n = 100_000
+    ref = pd.DataFrame({"new": rng.random(n) < 0.20})
+    small = pd.DataFrame({"new": rng.random(n) < 0.22})  # significant, small
+    large = pd.DataFrame({"new": rng.random(n) < 0.35})
+    row = _row(detect_drift(ref, small), "new")
+    assert row["p_value"] < 0.001 and row["effect"] < DEFAULT_MIN_SHIFT and not row["drifted"]
+    assert detect_drift(ref, large).drifted == ["new"]
+
+
+def test_shift_equivalent_inverts_the_psi_of_a_mean_shift() -> None:
+    from mlsys_kit.monitoring.drift import _psi_of_mean_shift, _shift_equivalent
+
+    for delta in (0.05, 0.15, 0.32, 1.0, 3.0):
+        assert _shift_equivalent(_psi_of_mean_shift(delta)) == pytest.approx(delta, rel=1e-6)
+    # The documented equivalence: PSI 0.1 is a shift of about a third of an SD.
+    assert _shift_equivalent(0.1) == pytest.approx(DEFAULT_THRESHOLDS["wasserstein"], abs=0.01)
+    assert _shift_equivalent(0.0) == 0.0 and _shift_equivalent(1e6) == 5.0
+
+
+def test_auto_false_alarms_stay_within_alpha(rng) -> None:
+    # Verdicts need the test *and* the effect: never more alarms than the test alone.
     columns = [f"r{i}" for i in range(400)]
-    for n in (350, 1000):  # n_eff = 175: PSI's 95% no-shift quantile ~16.9 / 175 < 0.1
+    for n in (100, 1000):
         ref, cur = _numeric(rng, n, columns=columns), _numeric(rng, n, columns=columns)
         table = detect_drift(ref, cur, correction="none").to_frame()
-        assert (table["method"] == "psi").all()
         assert table["drifted"].mean() <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 400)
+        assert (table["drifted"] <= (table["p_value"] <= 0.05)).all()
+
+
+def test_auto_flags_a_quarter_sd_from_1000_rows(rng) -> None:
+    # The documented power: 0.25 SD in one of 20 features, 1,000 rows, Holm: >= 90%.
+    columns = [f"x{i}" for i in range(20)]
+    hits = []
+    for _ in range(30):
+        ref, cur = _numeric(rng, 1000, columns=columns), _numeric(rng, 1000, columns=columns)
+        cur["x0"] += 0.25
+        hits.append(detect_drift(ref, cur).drifted == ["x0"])
+    assert np.mean(hits) >= 0.8  # measured ~0.97; 0.8 fails by chance < 1 in 1,000
 
 
 def test_auto_detects_a_large_shift_at_every_size(rng) -> None:
@@ -213,10 +280,12 @@ def test_auto_detects_a_large_shift_at_every_size(rng) -> None:
 
 
 def test_threshold_override(rng) -> None:
-    ref, cur = _numeric(rng, 5000), _numeric(rng, 5000, shift=0.2)  # PSI about 0.04
-    assert detect_drift(ref, cur).drifted == []
-    assert detect_drift(ref, cur, threshold=0.02).drifted == ["a", "b"]
-    assert (detect_drift(ref, cur, threshold=0.02).to_frame()["threshold"] == 0.02).all()
+    ref, cur = _numeric(rng, 20_000), _numeric(rng, 20_000, shift=0.1)
+    assert detect_drift(ref, cur).drifted == []  # significant, under 0.15 SD
+    assert detect_drift(ref, cur, threshold=0.05).drifted == ["a", "b"]
+    assert (detect_drift(ref, cur, threshold=0.05).to_frame()["min_effect"] == 0.05).all()
+    psi = detect_drift(ref, cur, method="psi", threshold=0.005).to_frame()
+    assert (psi["threshold"] == 0.005).all() and psi["drifted"].all()
 
 
 # ----------------------------------------------------------------------------- messy data
