@@ -123,7 +123,7 @@ class Claim:
             return self.value - self.threshold
         if self.op in ("<", "<="):
             return self.threshold - self.value
-        return -abs(self.value - self.threshold)
+        return 0.0 - abs(self.value - self.threshold)  # 0.0, not -0.0, when equal
 
     @property
     def relative_margin(self) -> float:

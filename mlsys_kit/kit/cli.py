@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -504,9 +505,14 @@ COMMANDS = {
 }
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mlsys-kit`` command; returns the exit status."""
     args = _parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops a run as Ctrl-C does
     try:
         return COMMANDS[args.command](args)
     except (UsageError, NotebookNotFound, ParameterError, InvalidDeclaration) as exc:
@@ -522,6 +528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

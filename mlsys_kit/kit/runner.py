@@ -524,6 +524,10 @@ def run(
             futures = {executor.submit(_run_job, job): i for i, job in enumerate(jobs_list)}
             for future in as_completed(futures):
                 record(futures[future], future.result())
+        except BaseException:  # an interrupt: stop the runs in flight, keep what finished
+            for process in getattr(executor, "_processes", {}).values():
+                process.terminate()  # its kernel notices its parent is gone and exits
+            raise
         finally:
             client = getattr(executor, "_client", None)  # a Dask cluster's executor
             if client is not None:

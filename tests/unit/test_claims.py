@@ -100,11 +100,19 @@ def test_lessons_and_checks_keep_their_kind() -> None:
 
 @pytest.mark.parametrize(
     ("value", "op", "threshold", "margin"),
-    [(5, ">", 3, 2), (5, ">=", 3, 2), (1, "<", 3, 2), (4, "<=", 3, -1), (2, "==", 3, -1)],
+    [
+        (5, ">", 3, 2),
+        (5, ">=", 3, 2),
+        (1, "<", 3, 2),
+        (4, "<=", 3, -1),
+        (2, "==", 3, -1),
+        (3, "==", 3, 0),
+    ],
 )
 def test_margin_is_positive_on_the_passing_side(value, op, threshold, margin) -> None:
     result = evaluate_claim("s", value, op, threshold)
     assert result.margin == margin
+    assert str(result.margin) != "-0.0"
     assert result.relative_margin == pytest.approx(margin / 3)
     assert math.isnan(evaluate_claim("s", 1, ">", 0).relative_margin)
 

@@ -257,6 +257,28 @@ def test_a_killed_sweep_resumes_and_loses_nothing_finished(swept, tmp_path: Path
     assert sorted(labels) == sorted(s.label for s in specs), "each run recorded exactly once"
 
 
+def test_a_terminated_sweep_stops_its_runs_in_flight_and_keeps_what_finished(
+    swept, tmp_path: Path
+) -> None:
+    import psutil
+
+    out = tmp_path / "terminated"
+    command = [sys.executable, "-m", "mlsys_kit.kit.cli", "sweep", "03/01"]
+    command += ["--grid", "n=3,4,5,6,7,8", "--jobs", "2", "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = out / "results.jsonl"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    children = psutil.Process(process.pid).children(recursive=True)
+    process.terminate()
+    assert process.wait(timeout=60) == 130, "SIGTERM stops a sweep as Ctrl-C does"
+    gone, alive = psutil.wait_procs(children, timeout=15)
+    assert not alive, f"runs still going after the sweep stopped: {alive}"
+    finished = [json.loads(line) for line in log.read_text().splitlines()]
+    assert 1 <= len(finished) < 6
+
+
 def test_the_sweep_command_writes_table_and_figure(swept, capsys) -> None:
     status = main(["sweep", "03/01", "--grid", "n=1,4", "--seeds", "2", "--out", "cli"])
     out = capsys.readouterr().out
