@@ -200,3 +200,23 @@ def test_rank_correlation_is_scipys_spearman(seed):
     b = a + rng.normal(0, 5, 50)
     assert _spearman(a, b) == pytest.approx(spearmanr(a, b).statistic, rel=1e-12)
     assert _spearman(np.ones(5), b[:5]) == 0.0
+
+
+def test_top_k_is_the_head_of_a_full_sort() -> None:
+    from mlsys_kit.monitoring.feedback_loops import _top_k
+
+    keys = np.random.default_rng(0).random((200, 40))
+    for k in (1, 5, 40):
+        np.testing.assert_array_equal(_top_k(keys, k), np.argsort(-keys, axis=1)[:, :k])
+
+
+def test_rank_value_breaks_ties_by_item_and_is_one_for_the_truth() -> None:
+    from mlsys_kit.monitoring.feedback_loops import _rank_value
+
+    appeal = np.array([0.1, 0.3, 0.2, 0.4])
+    cands = np.array([[0, 1, 2, 3], [3, 2, 1, 0]])
+    exam = np.array([1.0, 0.5])
+    best = _rank_value(appeal, appeal, cands, exam)
+    assert best == pytest.approx(0.4 + 0.5 * 0.3)
+    # All scores equal: the lower item index wins, whatever the candidate order.
+    assert _rank_value(np.zeros(4), appeal, cands, exam) == pytest.approx(0.1 + 0.5 * 0.3)
