@@ -72,14 +72,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a path, an id like 01/02, a slug, or a chapter number like 01",
     )
     run.add_argument("--all", action="store_true", help="run every notebook")
-    run.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="set a parameter (repeatable); applies to each chosen notebook that declares it",
+    _add_parameter_option(
+        run, "set a parameter (repeatable); applies to each chosen notebook that declares it"
     )
     run.add_argument("--out", type=Path, help="run folder (default: runs/<date_time>)")
     run.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
@@ -96,15 +90,7 @@ def _parser() -> argparse.ArgumentParser:
         help="values of one parameter to sweep (repeatable; every combination runs)",
     )
     _add_engine_options(sweep, default_out="runs/sweep-<id>")
-    sweep.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="fix a parameter for every run (repeatable)",
-    )
+    _add_parameter_option(sweep, "fix a parameter for every run (repeatable)")
     sweep.add_argument("--x", help="parameter on the figure's horizontal axis")
     sweep.add_argument(
         "--y", action="append", help="metric or claim to draw (repeatable; default: metrics)"
@@ -134,6 +120,19 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument("notebooks", nargs="*", metavar="NOTEBOOK")
     refresh.add_argument("--all", action="store_true", help="refresh every notebook")
     return parser
+
+
+def _add_parameter_option(parser: argparse.ArgumentParser, help_: str) -> None:
+    """``-p NAME VALUE``, repeatable."""
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help=help_,
+    )
 
 
 def _add_engine_options(
