@@ -152,6 +152,10 @@ class Stream:
     concept : numpy.ndarray
         The true mean of each value (its standard deviation for a change of spread, the error
         rate for an error stream): what changed. For plots.
+    auc : tuple of float
+        For a model's error stream (:func:`marketplace_error_stream`): the model's ROC AUC
+        over each period, before and after the drift point (its ranking quality, which the
+        error rate at one threshold may not show); empty otherwise.
     """
 
     values: np.ndarray
@@ -160,6 +164,7 @@ class Stream:
     name: str
     binary: bool = False
     concept: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    auc: tuple[float, ...] = ()
 
     def __len__(self) -> int:
         return len(self.values)
@@ -174,7 +179,9 @@ class Stream:
         """
         n = check_int("n", n, min=1, owner="Stream.head")
         kept = tuple(d for d in self.drift_points if d < n)
-        return Stream(self.values[:n], kept, self.kind, self.name, self.binary, self.concept[:n])
+        return Stream(
+            self.values[:n], kept, self.kind, self.name, self.binary, self.concept[:n], self.auc
+        )
 
 
 def _layout(kind: str, n_points: int, n_drifts: int, width: int, owner: str) -> tuple[int, ...]:
@@ -403,7 +410,8 @@ def marketplace_error_stream(
     -------
     Stream
         Binary, ``kind="abrupt"``, one drift point: the first transaction of day 25.
-        ``concept`` is the error rate of the model over each period (before and after).
+        ``concept`` is the error rate of the model over each period (before and after),
+        ``auc`` its ROC AUC over each period (:func:`sklearn.metrics.roc_auc_score`).
 
     Raises
     ------
@@ -419,6 +427,7 @@ def marketplace_error_stream(
     True
     """
     from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
 
     from mlsys_kit.sim import Drift, risk_features, simulate
 
@@ -455,8 +464,13 @@ def marketplace_error_stream(
     concept = np.empty(len(errors))
     concept[:drift_point] = errors[:drift_point].mean()
     concept[drift_point:] = errors[drift_point:].mean()
+    y, p = fraud[later], scores[later]
+    auc = tuple(
+        float(roc_auc_score(y[part], p[part])) if 0 < y[part].mean() < 1 else math.nan
+        for part in (slice(None, drift_point), slice(drift_point, None))
+    )
     name = f"marketplace {drift}/seed {seed}"
-    return Stream(errors, (drift_point,), "abrupt", name, True, concept)
+    return Stream(errors, (drift_point,), "abrupt", name, True, concept, auc)
 
 
 # --------------------------------------------------------------------------------------------

@@ -136,6 +136,14 @@ def test_marketplace_error_stream_has_one_drift_that_costs_accuracy():
     d = s.drift_points[0]
     assert s.values[:d].mean() == pytest.approx(s.concept[0])
     assert s.concept[-1] > s.concept[0] + 0.01
+    assert len(s.auc) == 2 and all(0.5 < a < 1 for a in s.auc)
+    assert s.head(500).auc == s.auc
+
+
+def test_marketplace_concept_shift_costs_ranking_quality():
+    s = marketplace_error_stream(6_000, drift="concept", seed=0)
+    assert s.auc[0] - s.auc[1] > 0.15  # the ranking collapses
+    assert abs(s.concept[-1] - s.concept[0]) < 0.05  # the error rate hardly moves
 
 
 @pytest.mark.parametrize(
