@@ -204,7 +204,8 @@ def sweep(
         The sweep folder. Re-running with the same folder skips every run already
         recorded in its ``results.jsonl`` (finished, failed or timed out), so an
         interrupted sweep resumes where it stopped; a run recorded for an older
-        version of the notebook's code runs again.
+        version of the notebook's code, or with other parameter values under the
+        same label, runs again.
     jobs, scheduler, timeout
         As for :func:`mlsys_kit.kit.runner.run`: local processes, a Dask scheduler's
         address, seconds per run.
@@ -224,30 +225,34 @@ def sweep(
     retry_errors = check_bool("retry_errors", retry_errors, owner="sweep")
     specs = [check_type("spec", spec, RunSpec, owner="sweep") for spec in specs]
     out_dir = Path(out_dir)
-    done = _latest(load_results(out_dir))
+    done = _by_run(load_results(out_dir))
     if retry_errors:
         done = {key: r for key, r in done.items() if r.status != "error"}
-    todo = [spec for spec in specs if not _is_done(spec, done)]
+    todo = [spec for spec in specs if _run_key(spec) not in done]
     if on_start:
         on_start(len(todo), len(specs) - len(todo))
-    for result in run(
+    results = run(
         todo, out_dir, jobs=jobs, scheduler=scheduler, timeout=timeout, on_result=on_result
-    ):
-        done[(result.notebook_id, result.label)] = result
-    return [done[(spec.notebook.id, spec.label)] for spec in specs]
+    )
+    for spec, result in zip(todo, results, strict=True):
+        done[_run_key(spec)] = result
+    return [done[_run_key(spec)] for spec in specs]
 
 
-def _is_done(spec: RunSpec, done: Mapping[tuple[str, str], RunResult]) -> bool:
-    """Whether the folder holds this run, of this version of the notebook's code."""
-    result = done.get((spec.notebook.id, spec.label))
-    return result is not None and result.code_hash == spec.notebook.code_hash
+def _run_key(spec_or_result: RunSpec | RunResult) -> tuple[str, str, str, str]:
+    """What makes two runs the same: notebook, label, code version and parameter values."""
+    if isinstance(spec_or_result, RunSpec):
+        nb = spec_or_result.notebook
+        notebook_id, code_hash = nb.id, nb.code_hash
+    else:
+        notebook_id, code_hash = spec_or_result.notebook_id, spec_or_result.code_hash
+    values = json.dumps(spec_or_result.parameters, sort_keys=True, default=repr)
+    return notebook_id, spec_or_result.label, code_hash, values
 
 
-def _latest(results: Iterable[RunResult]) -> dict[tuple[str, str], RunResult]:
-    latest: dict[tuple[str, str], RunResult] = {}
-    for result in results:
-        latest[(result.notebook_id, result.label)] = result
-    return latest
+def _by_run(results: Iterable[RunResult]) -> dict[tuple[str, str, str, str], RunResult]:
+    """The last recorded result of each run (a run recorded again, after an error, wins)."""
+    return {_run_key(result): result for result in results}
 
 
 def tidy_table(results: Iterable[RunResult]) -> pd.DataFrame:

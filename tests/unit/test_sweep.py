@@ -196,6 +196,16 @@ def test_a_sweep_runs_every_combination_then_resumes_without_rerunning(swept) ->
     assert len(load_results(out)) == 4, "nothing ran twice"
 
 
+def test_a_sweep_reruns_a_label_recorded_with_other_fixed_values(swept) -> None:
+    out = Path("sw")
+    sweep(grid_specs(swept, {}, seeds=[0], fixed={"n": 3}), out)
+    todo = []
+    (result,) = sweep(
+        grid_specs(swept, {}, seeds=[0], fixed={"n": 4}), out, on_start=lambda t, d: todo.append(t)
+    )
+    assert todo == [1] and result.parameters == {"n": 4, "seed": 0}
+
+
 def test_a_sweep_reruns_what_an_older_version_of_the_notebook_ran(swept, make_notebook) -> None:
     out = Path("sw")
     sweep(grid_specs(swept, {"n": [3]}), out)
