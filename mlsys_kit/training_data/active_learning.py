@@ -12,8 +12,8 @@ a model given ``b`` labelled rows drawn at random, for each budget ``b``, averag
 repeated draws (:func:`budget_scores` keeps each draw); with ``semi_supervised=True`` the
 model also sees the unlabelled rest of the pool (label ``-1``, scikit-learn's convention for
 semi-supervised estimators).
-:func:`mean_interval` states a comparison of two methods over the same draws with its
-uncertainty: the mean of the paired differences and its Student-t interval.
+:func:`mlsys_kit.stats.mean_interval` states a comparison of two methods over the same draws
+with its uncertainty.
 
 Why hand-written: the loop is the lesson and takes a dozen lines; scikit-activeml and modAL
 implement it with many more strategies, but would add a dependency for one notebook. The
@@ -38,7 +38,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,6 @@ from mlsys_kit.params import (
     check_array,
     check_bool,
     check_choice,
-    check_float,
     check_int,
     check_same_length,
     make_rng,
@@ -60,12 +59,10 @@ from mlsys_kit.params import (
 __all__ = [
     "STRATEGIES",
     "METRICS",
-    "MeanInterval",
     "uncertainty",
     "active_learning_curve",
     "budget_scores",
     "budget_curve",
-    "mean_interval",
 ]
 
 #: Test metrics of :func:`budget_curve`.
@@ -385,55 +382,3 @@ def budget_curve(
         .mean(axis=1)
         .rename(metric)
     )
-
-
-class MeanInterval(NamedTuple):
-    """A mean and its confidence interval (see :func:`mean_interval`)."""
-
-    mean: float
-    low: float
-    high: float
-
-
-def mean_interval(values: Any, *, level: float = 0.9) -> MeanInterval:
-    """The mean of ``values`` and its Student-t confidence interval.
-
-    Meant for paired differences: the score of one method minus another's on the same draws
-    (the same labelled rows), one value per draw. A method beats another when ``low > 0``.
-
-    Parameters
-    ----------
-    values : array-like of float
-        At least two finite values, e.g. per-draw score differences.
-    level : float, default 0.9
-        Confidence level, in ``(0, 1)``.
-
-    Returns
-    -------
-    MeanInterval
-        ``mean``, ``low`` and ``high``. With no spread at all, ``low == high == mean``.
-
-    Raises
-    ------
-    ParameterError
-        Fewer than two values, a value that is not finite, or ``level`` out of ``(0, 1)``.
-
-    Examples
-    --------
-    >>> mean_interval([0.02, 0.03, 0.01, 0.04]).low > 0
-    True
-    >>> mean_interval([0.02, -0.03, 0.01, -0.01]).low > 0
-    False
-    """
-    from scipy import stats
-
-    owner = "mean_interval"
-    level = check_float("level", level, min=0, max=1, open_min=True, open_max=True, owner=owner)
-    x = check_array("values", values, ndim=1, min_length=2, dtype=float, owner=owner)
-    if not np.isfinite(x).all():
-        raise ParameterError(f"{owner}: values must be finite; got {x.tolist()!r}")
-    mean, sem = float(x.mean()), float(stats.sem(x))
-    if sem == 0:
-        return MeanInterval(mean, mean, mean)
-    low, high = stats.t.interval(level, len(x) - 1, loc=mean, scale=sem)
-    return MeanInterval(mean, float(low), float(high))

@@ -14,7 +14,6 @@ from mlsys_kit.training_data.active_learning import (
     active_learning_curve,
     budget_curve,
     budget_scores,
-    mean_interval,
     uncertainty,
 )
 
@@ -153,20 +152,3 @@ def test_budget_scores_keeps_each_draw_and_averages_to_the_curve(digits):
     assert scores.columns.name == "draw" and scores.index.name == "labels"
     curve = budget_curve(model, *digits, budgets=[10, 50], n_repeats=3, seed=2)
     np.testing.assert_allclose(scores.mean(axis=1).to_numpy(), curve.to_numpy())
-
-
-def test_mean_interval_matches_scipy_and_refuses_bad_input():
-    from scipy import stats
-
-    values = [0.02, 0.05, -0.01, 0.03, 0.04]
-    result = mean_interval(values, level=0.95)
-    low, high = stats.t.interval(0.95, 4, loc=np.mean(values), scale=stats.sem(values))
-    assert result.mean == pytest.approx(np.mean(values))
-    assert (result.low, result.high) == (pytest.approx(low), pytest.approx(high))
-    assert mean_interval([0.5, 0.5, 0.5]) == (0.5, 0.5, 0.5)  # no spread: a point
-    with pytest.raises(ParameterError, match="values"):
-        mean_interval([0.1])
-    with pytest.raises(ParameterError, match="finite"):
-        mean_interval([0.1, np.nan])
-    with pytest.raises(ParameterError, match="level"):
-        mean_interval([0.1, 0.2], level=1.0)
