@@ -138,8 +138,17 @@ class Claim:
         return f"{mark} {tag}{self.statement}  ({self.evidence})"
 
     def to_dict(self) -> dict[str, Any]:
-        """The claim as plain JSON-serialisable data."""
-        return asdict(self)
+        """The claim as plain JSON-serialisable data (a value that is not a number as ``None``)."""
+        data = asdict(self)
+        if math.isnan(self.value):
+            data["value"] = None  # strict JSON (JupyterLab's reader) has no NaN
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Claim:
+        """The claim :meth:`to_dict` wrote (``None`` for a value that was not a number)."""
+        value = data["value"]
+        return cls(**{**data, "value": math.nan if value is None else value})
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         colour = _PASS_COLOUR if self.passed else _FAIL_COLOUR
@@ -221,14 +230,17 @@ def evaluate_claim(
     owner = f"claim {statement!r}"
     kind = check_choice("kind", kind, KINDS, owner=owner)
     op = check_choice("op", op, list(_OPS), owner=owner)
-    value = check_float("value", _as_float(value), owner=owner)
+    value = _as_float(value)
+    if not (isinstance(value, float) and not math.isfinite(value)):  # NaN, ±inf: fail, not raise
+        value = check_float("value", value, owner=owner)
     threshold = check_float("threshold", _as_float(threshold), owner=owner)
     compare, symbol = _OPS[op]
+    bound = _format_number(threshold, digits, unit, measured=False)
+    if not math.isfinite(value):  # e.g. a ratio over zero past a lesson's edge: nothing measured
+        evidence = f"observed {value}: not a finite number, so not {symbol} {bound}"
+        return Claim(statement, math.nan, op, threshold, False, evidence, kind)
     passed = bool(compare(value, threshold))
-    evidence = (
-        f"observed {_format_number(value, digits, unit, measured)} {symbol} "
-        f"{_format_number(threshold, digits, unit, measured=False)}"
-    )
+    evidence = f"observed {_format_number(value, digits, unit, measured)} {symbol} {bound}"
     return Claim(statement, value, op, threshold, passed, evidence, kind)
 
 
@@ -279,7 +291,10 @@ def claim(
     Raises
     ------
     ParameterError
-        When ``op`` is unknown or ``value`` or ``threshold`` is not a finite number.
+        When ``op`` is unknown, ``value`` is not a number, or ``threshold`` is not a
+        finite number. A ``value`` that is NaN or infinite (a ratio over zero, the
+        mean of nothing: typical past a lesson's edge) does not raise: the claim
+        fails, shown with that value, and the notebook runs on to :func:`verdict`.
 
     Examples
     --------
@@ -444,7 +459,7 @@ def claims_from_outputs(cells: Iterable[dict[str, Any]]) -> list[Claim]:
         In the order the notebook showed them, failed ones included; lessons and
         checks alike (see :attr:`Claim.kind`).
     """
-    return [Claim(**entry) for entry in _records(cells, "claim")]
+    return [Claim.from_dict(entry) for entry in _records(cells, "claim")]
 
 
 def metrics_from_outputs(cells: Iterable[dict[str, Any]]) -> list[Metric]:

@@ -179,7 +179,7 @@ class RunResult:
             name=record.get("name", ""),
             output=Path(record.get("output", "")),
             seconds=float(record.get("seconds", 0.0)),
-            claims=[Claim(**c) for c in record.get("claims", [])],
+            claims=[Claim.from_dict(c) for c in record.get("claims", [])],
             error=record.get("error"),
             parameters=dict(record.get("parameters", {})),
             label=record.get("label", ""),

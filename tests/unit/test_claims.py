@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -124,10 +125,24 @@ def test_claim_returns_nothing_and_prints_outside_notebooks(
     assert capsys.readouterr().out.startswith("✔ ok")
 
 
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_value_that_is_not_finite_fails_the_claim_without_stopping_the_run(bad: float) -> None:
+    # Past a lesson's edge a ratio can be over zero: the claim fails, shown, and the run goes on.
+    result = evaluate_claim("B reaches 80% of A", bad, ">=", 80, unit="%")
+    assert not result.passed and math.isnan(result.value) and math.isnan(result.margin)
+    assert (
+        result.line
+        == f"✘ B reaches 80% of A  (observed {bad}: not a finite number, so not ≥ 80.00%)"
+    )
+    data, metadata = result._repr_mimebundle_()
+    strict = json.loads(json.dumps(metadata, allow_nan=False))  # JupyterLab reads strict JSON
+    cells = [{"cell_type": "code", "outputs": [{"metadata": strict}]}]
+    (back,) = claims_from_outputs(cells)
+    assert not back.passed and math.isnan(back.value) and back.evidence == result.evidence
+
+
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
-def test_non_finite_values_are_refused(bad: float) -> None:
-    with pytest.raises(ParameterError, match=r"^claim 's': value must be a finite number"):
-        evaluate_claim("s", bad, ">", 0)
+def test_a_threshold_that_is_not_finite_is_refused(bad: float) -> None:
     with pytest.raises(ParameterError, match=r"^claim 's': threshold must be a finite number"):
         evaluate_claim("s", 1, ">", bad)
 
