@@ -136,3 +136,40 @@ class ScriptedClock:
 def scripted_clock() -> type[ScriptedClock]:
     """The :class:`ScriptedClock` class: ``scripted_clock([0.3, 0.1, 0.2])``."""
     return ScriptedClock
+
+
+#: A notebook for sweeps: a lesson on n, a check, a metric, and knobs to fail or hang.
+SWEPT_CELLS = (
+    "from mlsys_kit import Choice, Int, check_parameters\n"
+    "PARAMETERS = {'seed': Int(min=0), 'n': Int(min=1), 'mode': Choice('fast', 'slow', 'crash')}\n"
+    "check_parameters(PARAMETERS, globals())",
+    "import time\n"
+    "if mode == 'crash':\n"
+    "    raise RuntimeError('this run crashes')\n"
+    "time.sleep(60 if mode == 'slow' else 0)",
+    "from mlsys_kit import check, claim, record, verdict\n"
+    "record('n_plus_seed', n + seed)\n"
+    "claim(f'n ({n}) is above 2', n, '>', 2, digits=0)\n"
+    "check('seed is a count', seed, '>=', 0, digits=0)\n"
+    "verdict()",
+)
+SWEPT_PARAMETERS = "seed = 0\nn = 3\nmode = 'fast'"
+
+
+def write_swept_notebook(path: Path, *, claim_words: str = "is above 2") -> Path:
+    """Write the sweeps' notebook (:data:`SWEPT_CELLS`), its lesson worded ``claim_words``."""
+    cells = [*SWEPT_CELLS[:-1], SWEPT_CELLS[-1].replace("is above 2", claim_words)]
+    return write_notebook(path, *cells, parameters=SWEPT_PARAMETERS)
+
+
+@pytest.fixture
+def write_swept():
+    """:func:`write_swept_notebook`: rewrite the sweeps' notebook, e.g. as a newer version."""
+    return write_swept_notebook
+
+
+@pytest.fixture
+def swept(notebook_tree: Path) -> catalog.Notebook:
+    """The sweeps' notebook, as 03/01 of a fixture tree."""
+    write_swept_notebook(notebook_tree / "03-sweeps" / "01-swept.ipynb")
+    return catalog.find("03/01")

@@ -9,6 +9,7 @@ import pytest
 from mlsys_kit.features import operations
 from mlsys_kit.features.operations import (
     MECHANISMS,
+    auc_against_truth,
     collision_rate,
     cyclical_encoder,
     cyclical_features,
@@ -266,6 +267,80 @@ def test_shared_bucket_rate() -> None:
     assert shared_bucket_rate([], [1]) == 0.0
     with pytest.raises(ParameterError, match="new must have at least 1 row"):
         shared_bucket_rate([1], [])
+
+
+# --- AUC against the truth ---------------------------------------------------------------------
+
+
+def _pairwise_auc(p, s):
+    """The definition, pair by pair: weight p_i (1 - p_j) over distinct rows, ties count half."""
+    above = pairs = 0.0
+    for i in range(len(p)):
+        for j in range(len(p)):
+            if i != j:
+                weight = p[i] * (1 - p[j])
+                pairs += weight
+                above += weight * ((s[i] > s[j]) + 0.5 * (s[i] == s[j]))
+    return above / pairs
+
+
+def test_auc_against_truth_matches_its_definition_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    p, s = rng.random(60), rng.integers(0, 6, 60).astype(float)
+    assert auc_against_truth(p, s) == pytest.approx(_pairwise_auc(p, s), abs=1e-12)
+
+
+def test_auc_against_truth_is_the_usual_auc_for_01_truth() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    y, s = (rng.random(300) < 0.2).astype(float), rng.normal(size=300)
+    s[:50] = np.round(s[:50])  # some ties
+    assert auc_against_truth(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
+def test_auc_against_truth_is_the_mean_auc_over_label_draws() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(2)
+    p = rng.beta(1, 8, 4_000)
+    s = np.log(p) + rng.normal(0, 1.0, p.size)  # a noisy but informative score
+    draws = [roc_auc_score(rng.random(p.size) < p, s) for _ in range(200)]
+    assert auc_against_truth(p, s) == pytest.approx(np.mean(draws), abs=0.003)
+
+
+def test_auc_against_truth_counts_bootstrap_copies_as_rows() -> None:
+    rng = np.random.default_rng(3)
+    p, s = rng.random(40), rng.integers(0, 4, 40).astype(float)
+    counts = rng.multinomial(40, np.full(40, 1 / 40), size=3)
+    by_draw = auc_against_truth(p, s, weights=counts)
+    repeated = [auc_against_truth(np.repeat(p, c), np.repeat(s, c)) for c in counts]
+    assert by_draw.shape == (3,)
+    np.testing.assert_allclose(by_draw, repeated, atol=1e-12)
+    assert auc_against_truth(p, s, weights=counts[0]) == pytest.approx(repeated[0], abs=1e-12)
+
+
+def test_auc_against_truth_is_invariant_to_increasing_maps() -> None:
+    rng = np.random.default_rng(4)
+    p, s = rng.random(100), rng.random(100)
+    assert auc_against_truth(p, np.exp(3 * s)) == pytest.approx(auc_against_truth(p, s))
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        (([0.2, 1.5], [1, 2]), {}, r"probability must be in \[0, 1\]"),
+        (([0.2, 0.5], [1, 2, 3]), {}, "one value per row: 2 probabilities, 3 scores"),
+        (([0.2, np.nan], [1, 2]), {}, "probability"),
+        (([0.2, 0.5], [1, 2]), {"weights": [1, 2, 3]}, r"weights must have shape \(2,\)"),
+        (([0.2, 0.5], [1, 2]), {"weights": [1, -1]}, "non-negative"),
+        (([0.0, 0.0], [1, 2]), {}, "no pair of a possible positive"),
+        (([0.5], [1]), {}, "probability must have at least 2"),
+    ],
+)
+def test_auc_against_truth_bad_input(args, kwargs, match) -> None:
+    with pytest.raises(ParameterError, match=match):
+        auc_against_truth(*args, **kwargs)
 
 
 # --- cyclical encoding -----------------------------------------------------------------------
