@@ -47,13 +47,26 @@ def test_parameter_sets_name_existing_notebooks() -> None:
     assert not unknown, f"notebook_parameters.toml names no such notebooks: {unknown}"
 
 
+def _masked(statement: str) -> str:
+    """The statement with every number (``2,000``, ``0.25``) replaced by ``#``."""
+    return re.sub(r"\d[\d,.]*", "#", statement)
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda nb: nb.id)
 def test_notebook_has_enough_parameter_sets(notebook: Notebook) -> None:
     sets = PARAMETER_SETS.get(notebook.id, [])
-    assert len(sets) >= 2, f"{notebook.id}: give at least two parameter sets in the TOML file"
-    assert any("seed" in s and s["seed"] != notebook.parameters["seed"].default for s in sets), (
+    inside = [s for s in sets if "edge" not in s]
+    assert len(inside) >= 2, f"{notebook.id}: give at least two parameter sets in the TOML file"
+    assert any("seed" in s and s["seed"] != notebook.parameters["seed"].default for s in inside), (
         f"{notebook.id}: one parameter set must change the seed"
     )
+    edges = [s["edge"] for s in sets if "edge" in s]
+    assert edges, f'{notebook.id}: give an edge set (edge = "<lesson>"), where a lesson breaks'
+    lessons = [c.statement for c in notebook.lessons]
+    for edge in edges:  # statements quote the run's numbers: compare them with numbers masked
+        assert any(_masked(lesson).startswith(_masked(edge)) for lesson in lessons), (
+            f"{notebook.id}: edge = {edge!r} starts none of its lessons: {lessons}"
+        )
     for params in sets:
         unknown = set(params) - set(notebook.parameters) - {"edge"}
         assert not unknown, f"{notebook.id}: {sorted(unknown)} are not parameters of the notebook"
