@@ -1,0 +1,14 @@
+"""Chapter 7, "Model Deployment and Prediction Service".
+
+Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
+
+=============  =====================================================================
+``artifacts``  "Model Deployment and Prediction Service" (exporting a model): a model
+               saved with skops, its SHA-256 and its input schema; loaded without
+               unpickling, only with types the caller trusts
+``service``    "Batch Prediction Versus Online Prediction": an online prediction
+               service on FastAPI and uvicorn (request validation, single and batched
+               requests, size limits, a health endpoint), started and stopped from
+               Python or with ``mlsys-kit serve``
+=============  =====================================================================
+"""
