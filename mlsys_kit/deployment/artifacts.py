@@ -225,7 +225,7 @@ def save_artifact(
 
 
 def load_artifact(
-    path: str | Path, *, trusted: Sequence[str] = (), sha256: str | None = None
+    path: str | Path, *, trusted: Sequence[str | type] = (), sha256: str | None = None
 ) -> Artifact:
     """Load a model artifact saved by :func:`save_artifact`, refusing anything unexpected.
 
@@ -238,10 +238,10 @@ def load_artifact(
     ----------
     path : str or pathlib.Path
         The skops file.
-    trusted : sequence of str, default ()
-        Fully qualified names of types you reviewed and trust beyond skops's defaults, e.g.
-        ``["sklearn.tree._tree.Tree"]`` for a tree model you saved yourself. The error for a
-        refused file names the types it needs.
+    trusted : sequence of str or type, default ()
+        Types you reviewed and trust beyond skops's defaults, by fully qualified name or as
+        classes, e.g. ``["sklearn.tree._tree.Tree"]`` for a tree model you saved yourself.
+        The error for a refused file names the types it needs.
     sha256 : str, optional
         The hash you expect, pinned somewhere the file's writer cannot change; guards against
         a file and manifest rewritten together.
@@ -271,9 +271,13 @@ def load_artifact(
     'sklearn.tree._classes.DecisionTreeClassifier'
     """
     owner = "load_artifact"
-    trusted = tuple(check_type("trusted", trusted, (list, tuple), owner=owner))
+    check_type("trusted", trusted, (list, tuple), owner=owner)
+    trusted = tuple(
+        f"{kind.__module__}.{kind.__qualname__}" if isinstance(kind, type) else kind
+        for kind in trusted
+    )
     for name in trusted:
-        check_type("each trusted type", name, str, owner=owner)
+        check_type("each trusted type", name, (str, type), owner=owner)
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"{owner}: no artifact file at {path}")

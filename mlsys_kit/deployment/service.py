@@ -245,10 +245,11 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 0,
-    trusted: Sequence[str] = (),
+    trusted: Sequence[str | type] = (),
     sha256: str | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout: float = 10.0,
     startup_timeout: float = 30.0,
 ) -> Iterator[Service]:
     """Run the prediction service in a background thread for the length of a ``with`` block.
@@ -264,7 +265,7 @@ def serve(
         0 for a free port (read it from ``service.port`` or ``service.url``).
     trusted, sha256
         Passed to ``load_artifact`` when ``artifact`` is a path.
-    max_rows, max_body_bytes
+    max_rows, max_body_bytes, body_timeout
         Request limits, see :func:`create_app`.
     startup_timeout : float, default 30
         Seconds to wait for the server to accept connections.
@@ -302,7 +303,9 @@ def serve(
         "startup_timeout", startup_timeout, min=0, open_min=True, owner=owner
     )
     loaded = _loaded(artifact, trusted, sha256)
-    app = create_app(loaded, max_rows=max_rows, max_body_bytes=max_body_bytes)
+    app = create_app(
+        loaded, max_rows=max_rows, max_body_bytes=max_body_bytes, body_timeout=body_timeout
+    )
     sock = _bind(host, port, owner)
     server = _server(app, log_level="warning")
     bound_port = sock.getsockname()[1]
@@ -330,7 +333,7 @@ def run_service(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
-    trusted: Sequence[str] = (),
+    trusted: Sequence[str | type] = (),
     sha256: str | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -447,7 +450,7 @@ def _short_repr(value: Any) -> str:
 
 
 def _loaded(
-    artifact: Artifact | str | Path, trusted: Sequence[str], sha256: str | None
+    artifact: Artifact | str | Path, trusted: Sequence[str | type], sha256: str | None
 ) -> Artifact:
     if isinstance(artifact, Artifact):
         return artifact
