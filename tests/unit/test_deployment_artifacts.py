@@ -130,7 +130,7 @@ def test_a_class_from_elsewhere_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_pickle_is_never_unpickled(tmp_path: Path) -> None:
-    """A pickle posing as an artifact, with a matching manifest: refused, and its code never runs."""
+    """A pickle posing as an artifact, with a matching manifest: refused, its code never run."""
     marker = tmp_path / "pwned"
     path = tmp_path / "model.skops"
     path.write_bytes(pickle.dumps(_Payload(marker)))
