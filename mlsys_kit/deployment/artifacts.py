@@ -130,8 +130,11 @@ class Artifact:
         if hasattr(self.model, "feature_names_in_"):
             import pandas as pd
 
-            frame = pd.DataFrame([[row[name] for name in names] for row in rows], columns=names)
-            return frame.astype({name: _DTYPES[kind] for name, kind in self.features.items()})
+            columns = {
+                name: np.array([row[name] for row in rows], dtype=_DTYPES[kind])
+                for name, kind in self.features.items()
+            }
+            return pd.DataFrame(columns, columns=names)
         return np.array([[row[name] for name in names] for row in rows], dtype=float)
 
     def predict_proba(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
