@@ -12,6 +12,7 @@ Examples
     mlsys-kit sweep 08/03 --grid shift_sd=0,0.25,0.5 --grid window=500,2000 --seeds 3
     mlsys-kit sweep 08/03 --grid shift_sd=0,0.5 --seeds 3 --scheduler tcp://127.0.0.1:8786
     mlsys-kit reliability --seeds 20 --jobs 2     # every claim on unseen seeds
+    mlsys-kit serve model.skops --port 8000       # a prediction service; Ctrl-C stops it
 
 Everything a run needs is checked before any kernel starts: the notebooks exist,
 each ``-p`` names a parameter of the notebook, and its value is one the notebook's
@@ -119,6 +120,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     refresh.add_argument("notebooks", nargs="*", metavar="NOTEBOOK")
     refresh.add_argument("--all", action="store_true", help="refresh every notebook")
+
+    serve = commands.add_parser(
+        "serve", help="serve a model artifact over HTTP (POST /predict, GET /health)"
+    )
+    serve.add_argument("artifact", metavar="ARTIFACT", help="a .skops file saved by save_artifact")
+    serve.add_argument("--port", type=int, default=8000, help="0 for a free port (default 8000)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="a type you reviewed and trust beyond skops's defaults (repeatable), "
+        "e.g. sklearn.tree._tree.Tree",
+    )
+    serve.add_argument("--sha256", help="refuse the artifact unless its SHA-256 is this")
+    serve.add_argument("--max-rows", type=int, default=1_000, help="rows per batch (1,000)")
+    serve.add_argument(
+        "--max-body-bytes", type=int, default=1_000_000, help="bytes per request (1,000,000)"
+    )
     return parser
 
 
@@ -495,12 +516,34 @@ def _is_kit_notebook(path: Path) -> bool:
     return True
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from contextlib import suppress
+
+    from mlsys_kit.deployment.service import run_service
+
+    # Ctrl-C: uvicorn shuts down gracefully, then re-raises the signal as KeyboardInterrupt.
+    with suppress(KeyboardInterrupt):
+        run_service(
+            args.artifact,
+            host=args.host,
+            port=args.port,
+            trusted=args.trust,
+            sha256=args.sha256,
+            max_rows=args.max_rows,
+            max_body_bytes=args.max_body_bytes,
+            announce=lambda text: print(text, flush=True),
+        )
+    print("mlsys-kit serve: stopped", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
     "list": cmd_list,
     "run": cmd_run,
     "sweep": cmd_sweep,
     "reliability": cmd_reliability,
     "refresh": cmd_refresh,
+    "serve": cmd_serve,
 }
 
 
