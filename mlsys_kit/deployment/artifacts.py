@@ -297,19 +297,21 @@ def load_artifact(
             f"{owner}: {path} is not the artifact you pinned: its SHA-256 is {digest[:16]}…, "
             f"sha256= expects {sha256[:16]}…; refusing to load it"
         )
-    model = _load_trusted(data, path, trusted, owner)
+    model, needs = _load_trusted(data, path, trusted, owner)
     if _qualified_name(model) != manifest["model_class"]:
         raise ArtifactError(
             f"{owner}: {path} holds a {_qualified_name(model)}; its manifest records a "
             f"{manifest['model_class']}"
         )
     features = {f["name"]: f["type"] for f in manifest["features"]}
-    needs = tuple(t for t in trusted if t in manifest.get("untrusted_types", ()))
     return Artifact(model, path, digest, features, tuple(manifest["classes"]), needs)
 
 
-def _load_trusted(data: bytes, path: Path, trusted: tuple[str, ...], owner: str) -> Any:
-    """Load skops bytes if every type they hold beyond skops's defaults is in ``trusted``."""
+def _load_trusted(
+    data: bytes, path: Path, trusted: tuple[str, ...], owner: str
+) -> tuple[Any, tuple[str, ...]]:
+    """The model in skops bytes, and the types beyond skops's defaults it holds (each of them
+    in ``trusted``, else refused)."""
     import skops.io as sio
 
     try:
@@ -326,7 +328,7 @@ def _load_trusted(data: bytes, path: Path, trusted: tuple[str, ...], owner: str)
             "in trusted="
         )
     try:
-        return sio.loads(data, trusted=list(untrusted))
+        return sio.loads(data, trusted=list(untrusted)), tuple(untrusted)
     except Exception as exc:
         raise ArtifactError(f"{owner}: skops could not load {path}: {exc}") from None
 

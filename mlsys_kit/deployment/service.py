@@ -21,7 +21,8 @@ artifact (:mod:`mlsys_kit.deployment.artifacts`), never from a pickle.
   whole) and a time limit on the body, and so that every bad request gets a 4xx whose
   message names the problem: 400 malformed JSON, 408 a body that does not arrive, 413 a body
   over ``max_body_bytes`` or a batch over ``max_rows``, 422 a missing, extra, mistyped or
-  non-finite field (with the row and field, e.g. ``rows[3].amount``).
+  non-finite field (with the row and field, e.g. ``rows[3].amount``), or a value the model
+  itself refuses (a category its encoder never saw, say: the model's ``ValueError``).
 - :func:`serve` runs uvicorn in a background thread on a socket it binds first (port 0: a free
   port, known at once) and stops it on exit, also when the ``with`` block raises, so that a
   notebook or a test can start and stop a real server in about a second.
@@ -227,7 +228,10 @@ def create_app(
                 f" (and {len(detail) - _ERRORS_SHOWN} more)" if len(detail) > _ERRORS_SHOWN else ""
             )
             return refuse(422, f"invalid request: {shown}{more}", detail)
-        probabilities = artifact.predict_proba([row.model_dump(by_alias=True) for row in valid])
+        try:
+            probabilities = artifact.predict_proba([row.model_dump(by_alias=True) for row in valid])
+        except ValueError as exc:  # valid by the schema, outside the model's domain
+            return refuse(422, f"the model cannot score this input: {exc}")
         listed = probabilities.tolist()
         return {"classes": classes, "probabilities": listed if batched else listed[0]}
 

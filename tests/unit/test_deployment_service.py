@@ -212,6 +212,19 @@ def test_validation_errors_name_every_row_and_field(client: httpx.Client) -> Non
     assert {item["type"] for item in body["detail"]} == {"float_type"}
 
 
+def test_a_value_the_model_refuses_gets_a_422(tmp_path: Path) -> None:
+    """Valid by the schema, outside the model's domain: a category its encoder never saw."""
+    frame = pd.DataFrame({"device": ["web", "ios", "web", "ios"]})
+    strict = make_pipeline(OneHotEncoder(handle_unknown="error"), LogisticRegression())
+    path = tmp_path / "strict.skops"
+    save_artifact(strict.fit(frame, [0, 1, 0, 1]), path, features={"device": "str"})
+    with serve(path) as running:
+        answer = httpx.post(f"{running.url}/predict", json={"device": "fridge"})
+        assert httpx.post(f"{running.url}/predict", json={"device": "ios"}).status_code == 200
+    assert answer.status_code == 422
+    assert answer.json()["error"].startswith("the model cannot score this input: Found unknown")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"), [("GET", "/predict", 405), ("POST", "/nowhere", 404)]
 )
