@@ -398,6 +398,8 @@ def _row_model(features: Mapping[str, str]) -> Any:
         constraints: dict[str, Any] = {"alias": name, "strict": True}
         if kind == "float":
             constraints["allow_inf_nan"] = False
+        if kind == "int":  # what the model's int64 column holds
+            constraints.update(ge=-(2**63), le=2**63 - 1)
         if kind == "str":
             constraints["max_length"] = _MAX_STR_LENGTH
         fields[f"f{i}"] = (Annotated[_PYTHON_TYPES[kind], Field(**constraints)], ...)

@@ -148,6 +148,7 @@ BAD_REQUESTS = [
     ("string for float", _body(_row(amount="42")), 422, "amount: Input should be a valid number"),
     ("bool for float", _body(_row(amount=True)), 422, "amount: Input should be a valid number"),
     ("float for int", _body(_row(n_items=2.5)), 422, "n_items: Input should be a valid integer"),
+    ("int over int64", _body(_row(n_items=2**63)), 422, "n_items: Input should be less than"),
     ("string for bool", _body(_row(is_new="yes")), 422, "is_new: Input should be a valid boolean"),
     ("number for str", _body(_row(device=3)), 422, "device: Input should be a valid string"),
     ("null", _body(_row(amount=None)), 422, "amount: Input should be a valid number (got None)"),
