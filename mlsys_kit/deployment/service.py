@@ -167,7 +167,7 @@ def create_app(
         return JSONResponse(content, status_code=status)
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {
             "status": "ok",
             "model": artifact.model_class,
@@ -190,7 +190,7 @@ def create_app(
         ]
     }
 
-    async def predict(request):  # type: ignore[no-untyped-def]
+    async def predict(request):
         declared = request.headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():

@@ -98,6 +98,15 @@ def test_health_names_the_model_it_serves(client: httpx.Client, service: Service
     assert service.url == f"http://127.0.0.1:{service.port}"
 
 
+def test_the_api_docs_show_the_request_schema(client: httpx.Client) -> None:
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    row, batch = body["schema"]["oneOf"]
+    assert list(row["properties"]) == list(FEATURES)
+    assert row["additionalProperties"] is False
+    assert batch["properties"]["rows"]["maxItems"] == MAX_ROWS
+
+
 def test_one_row_gets_the_models_own_probabilities(client: httpx.Client, model) -> None:
     answer = client.post("/predict", json=ROW)
     assert answer.status_code == 200
