@@ -66,6 +66,7 @@ from mlsys_kit.params import ParameterError, check_choice, check_type
 
 __all__ = [
     "FEATURE_TYPES",
+    "BATCH_KEY",
     "ArtifactError",
     "Artifact",
     "manifest_path",
@@ -75,16 +76,19 @@ __all__ = [
 
 #: The feature types an artifact's input schema may declare.
 FEATURE_TYPES = ("float", "int", "bool", "str")
+#: The key of a batched request, ``{"rows": [...]}``: no feature may be named so.
+BATCH_KEY = "rows"
 
 _FORMAT = "mlsys-kit model artifact 1"
 _DTYPES = {"float": "float64", "int": "int64", "bool": "bool", "str": "object"}
-_RESERVED = "rows"  # the key of a batched request
 
 
 class ArtifactError(ParameterError):
-    """A model artifact is refused: missing, changed since it was saved, or holding a type
-    nobody trusted. A :class:`~mlsys_kit.params.ParameterError`, so callers catching it (or
-    ``ValueError``) keep working."""
+    """A model artifact is refused: missing, changed since it was saved, or untrusted.
+
+    A :class:`~mlsys_kit.params.ParameterError`, so callers catching it (or ``ValueError``)
+    keep working.
+    """
 
 
 @dataclass(frozen=True)
@@ -373,10 +377,10 @@ def _schema(model: Any, features: Mapping[str, str] | None, owner: str) -> dict[
     for name, kind in features.items():
         check_type("a feature name", name, str, owner=owner)
         check_choice(f"features[{name!r}]", kind, FEATURE_TYPES, owner=owner)
-    if _RESERVED in features:
+    if BATCH_KEY in features:
         raise ParameterError(
-            f"{owner}: a feature may not be named {_RESERVED!r}: the service reads "
-            f'{{"{_RESERVED}": [...]}} as a batch'
+            f"{owner}: a feature may not be named {BATCH_KEY!r}: the service reads "
+            f'{{"{BATCH_KEY}": [...]}} as a batch'
         )
     if fitted_names is not None and list(features) != [str(n) for n in fitted_names]:
         raise ParameterError(

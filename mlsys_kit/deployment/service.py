@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlsys_kit.deployment.artifacts import Artifact, load_artifact
+from mlsys_kit.deployment.artifacts import BATCH_KEY, Artifact, load_artifact
 from mlsys_kit.params import ParameterError, check_float, check_int, check_type
 
 __all__ = [
@@ -79,7 +79,6 @@ DEFAULT_MAX_ROWS = 1_000
 #: Bytes a request body may hold (1 MB).
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 
-_BATCH_KEY = "rows"
 _PYTHON_TYPES: dict[str, type] = {"float": float, "int": int, "bool": bool, "str": str}
 _EXAMPLE_VALUES: dict[str, Any] = {"float": 0.0, "int": 0, "bool": False, "str": ""}
 _MAX_STR_LENGTH = 1_000
@@ -183,8 +182,8 @@ def create_app(
             row_model.model_json_schema(by_alias=True),
             {
                 "type": "object",
-                "properties": {_BATCH_KEY: {"type": "array", "maxItems": max_rows}},
-                "required": [_BATCH_KEY],
+                "properties": {BATCH_KEY: {"type": "array", "maxItems": max_rows}},
+                "required": [BATCH_KEY],
                 "additionalProperties": False,
             },
         ]
@@ -417,19 +416,19 @@ def _rows_of(payload: Any, max_rows: int) -> tuple[list[Any], bool, tuple[int, s
             (
                 422,
                 'the body must be a JSON object: one row {"feature": value, ...} or a batch '
-                f'{{"{_BATCH_KEY}": [row, ...]}}; got a JSON {got}',
+                f'{{"{BATCH_KEY}": [row, ...]}}; got a JSON {got}',
             ),
         )
-    if _BATCH_KEY not in payload:
+    if BATCH_KEY not in payload:
         return [payload], False, None
-    rows = payload[_BATCH_KEY]
-    others = sorted(set(payload) - {_BATCH_KEY})
+    rows = payload[BATCH_KEY]
+    others = sorted(set(payload) - {BATCH_KEY})
     if others:
-        return [], True, (422, f'a batch holds only "{_BATCH_KEY}"; unexpected: {others}')
+        return [], True, (422, f'a batch holds only "{BATCH_KEY}"; unexpected: {others}')
     if not isinstance(rows, list):
-        return [], True, (422, f'"{_BATCH_KEY}" must be an array of rows')
+        return [], True, (422, f'"{BATCH_KEY}" must be an array of rows')
     if not rows:
-        return [], True, (422, f'"{_BATCH_KEY}" is empty: send at least one row')
+        return [], True, (422, f'"{BATCH_KEY}" is empty: send at least one row')
     if len(rows) > max_rows:
         return [], True, (413, f"the batch has {len(rows):,} rows; the limit is {max_rows:,}")
     return rows, True, None
@@ -442,7 +441,7 @@ def _describe(error: Any, batched: bool) -> list[dict[str, Any]]:
         index, *fields = item["loc"]
         where = ".".join(str(f) for f in fields) or "the row"
         if batched:
-            where = f"{_BATCH_KEY}[{index}]" + (f".{where}" if fields else "")
+            where = f"{BATCH_KEY}[{index}]" + (f".{where}" if fields else "")
         problem = f"{where}: {item['msg']}"
         if item["type"] != "missing" and not isinstance(item.get("input"), dict | list):
             problem += f" (got {_short_repr(item.get('input'))})"
