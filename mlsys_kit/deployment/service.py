@@ -18,8 +18,9 @@ artifact (:mod:`mlsys_kit.deployment.artifacts`), never from a pickle.
   Python's JSON reader accepts, are refused).
 - ``POST /predict`` reads the body itself instead of letting FastAPI parse it, to enforce a
   **byte limit while reading** (a huge or endless body is cut off at the limit, not buffered
-  whole) and a time limit on the body, and so that every bad request gets a 4xx whose
-  message names the problem: 400 malformed JSON, 408 a body that does not arrive, 413 a body
+  whole) and a time limit on the body, and so that every bad request gets a 4xx whose JSON
+  message names the problem (FastAPI's own ``max_body_size`` answers a plain-text "Content
+  Too Large" that names no limit): 400 malformed JSON, 408 a body that does not arrive, 413 a body
   over ``max_body_bytes`` or a batch over ``max_rows``, 422 a missing, extra, mistyped or
   non-finite field (with the row and field, e.g. ``rows[3].amount``), or a value the model
   itself refuses (a category its encoder never saw, say: the model's ``ValueError``).
@@ -110,7 +111,7 @@ def create_app(
     *,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    body_timeout: float = 10.0,
+    body_timeout: float = 5.0,
 ) -> Any:
     """The FastAPI application that serves ``artifact``'s model (not started).
 
@@ -122,8 +123,9 @@ def create_app(
         Rows a batched request may hold; more get a 413.
     max_body_bytes : int, default 1,000,000
         Bytes a request body may hold; more get a 413 (read no further than the limit).
-    body_timeout : float, default 10
-        Seconds a request body may take to arrive; slower gets a 408.
+    body_timeout : float, default 5
+        Seconds a request body may take to arrive; slower gets a 408. Stopping the server
+        waits for requests in flight at most this long (plus a second).
 
     Returns
     -------
@@ -252,7 +254,7 @@ def serve(
     sha256: str | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    body_timeout: float = 10.0,
+    body_timeout: float = 5.0,
     startup_timeout: float = 30.0,
 ) -> Iterator[Service]:
     """Run the prediction service in a background thread for the length of a ``with`` block.
@@ -310,7 +312,7 @@ def serve(
         loaded, max_rows=max_rows, max_body_bytes=max_body_bytes, body_timeout=body_timeout
     )
     sock = _bind(host, port, owner)
-    server = _server(app, log_level="warning")
+    server = _server(app, log_level="warning", drain_seconds=body_timeout + 1)
     bound_port = sock.getsockname()[1]
     thread = threading.Thread(
         target=server.run,
@@ -340,6 +342,7 @@ def run_service(
     sha256: str | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout: float = 5.0,
     announce: Any = print,
 ) -> None:
     """Run the prediction service in the foreground until Ctrl-C (``mlsys-kit serve``).
@@ -350,7 +353,7 @@ def run_service(
 
     Parameters
     ----------
-    artifact, host, trusted, sha256, max_rows, max_body_bytes
+    artifact, host, trusted, sha256, max_rows, max_body_bytes, body_timeout
         As for :func:`serve`.
     port : int, default 8000
         0 for a free port (the announcement names it).
@@ -366,7 +369,9 @@ def run_service(
     owner = "run_service"
     port = check_int("port", port, min=0, max=65_535, owner=owner)
     loaded = _loaded(artifact, trusted, sha256)
-    app = create_app(loaded, max_rows=max_rows, max_body_bytes=max_body_bytes)
+    app = create_app(
+        loaded, max_rows=max_rows, max_body_bytes=max_body_bytes, body_timeout=body_timeout
+    )
     sock = _bind(host, port, owner)
     url = _url(host, sock.getsockname()[1])
     example = json.dumps({name: _EXAMPLE_VALUES[kind] for name, kind in loaded.features.items()})
@@ -378,7 +383,7 @@ def run_service(
         f"  API docs: {url}/docs\n"
     )
     try:
-        _server(app, log_level="info").run(sockets=[sock])
+        _server(app, log_level="info", drain_seconds=body_timeout + 1).run(sockets=[sock])
     finally:
         sock.close()
 
@@ -479,7 +484,10 @@ def _bind(host: str, port: int, owner: str) -> socket.socket:
     return sock
 
 
-def _server(app: Any, *, log_level: str) -> Any:
+def _server(app: Any, *, log_level: str, drain_seconds: float) -> Any:
+    """A uvicorn server for ``app``; on shutdown it lets requests in flight finish for
+    ``drain_seconds`` (longer than the body timeout, so that a stalled upload gets its 408
+    rather than a cancellation logged as an error)."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -488,7 +496,7 @@ def _server(app: Any, *, log_level: str) -> Any:
         access_log=log_level == "info",
         lifespan="off",
         timeout_keep_alive=5,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=drain_seconds,
     )
     return uvicorn.Server(config)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import re
-import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -64,21 +65,30 @@ def test_serve_trusts_the_types_it_is_told_to(tmp_path: Path, capsys) -> None:
 
 def test_serve_runs_in_the_foreground_until_ctrl_c(artifact: Path) -> None:
     command = [sys.executable, "-m", "mlsys_kit.kit.cli", "serve", str(artifact), "--port", "0"]
-    process = subprocess.Popen(
+    with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
-    )
-    try:
-        url = _announced_url(process, timeout=60)
-        assert httpx.get(f"{url}/health").json()["features"] == {"amount": "float", "age": "float"}
-        answer = httpx.post(f"{url}/predict", json={"amount": 0.0, "age": 1.0})
-        assert answer.status_code == 200
-        assert len(answer.json()["probabilities"]) == 2
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+    ) as process:
+        # a thread reads the output: select() on the pipe misses lines already buffered
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(
+            target=lambda: [lines.put(line) for line in iter(process.stdout.readline, "")]
+        )
+        reader.start()
+        try:
+            url = _announced_url(lines, process, timeout=60)
+            health = httpx.get(f"{url}/health").json()
+            assert health["features"] == {"amount": "float", "age": "float"}
+            answer = httpx.post(f"{url}/predict", json={"amount": 0.0, "age": 1.0})
+            assert answer.status_code == 200
+            assert len(answer.json()["probabilities"]) == 2
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            reader.join(timeout=10)
+        err = process.stderr.read()
     assert process.returncode == 0, err
     assert "mlsys-kit serve: stopped" in err
     assert "Traceback" not in err
@@ -86,19 +96,17 @@ def test_serve_runs_in_the_foreground_until_ctrl_c(artifact: Path) -> None:
         httpx.get(f"{url}/health")
 
 
-def _announced_url(process: subprocess.Popen, timeout: float) -> str:
+def _announced_url(lines: queue.Queue[str], process: subprocess.Popen, timeout: float) -> str:
     """The URL in the ``at http://...`` line the command prints when it is ready."""
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.1)
-        if not ready:
+        try:
+            line = lines.get(timeout=0.1)
+        except queue.Empty:
             if process.poll() is not None:
                 break
             continue
-        line = process.stdout.readline()
-        if not line:
-            break
         seen.append(line)
         found = re.match(r"at (http://127\.0\.0\.1:\d+)", line)
         if found:

@@ -315,6 +315,23 @@ def test_serve_starts_and_stops_cleanly(service: Service) -> None:
     assert _service_threads() == before
 
 
+def test_serve_lets_a_stalled_upload_get_its_408_before_stopping(
+    service: Service, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A request in flight when the block ends is answered, not cancelled with a traceback."""
+    start = time.perf_counter()
+    with serve(service.artifact, body_timeout=0.3) as other:
+        conn = socket.create_connection((other.host, other.port), timeout=10)
+        conn.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        time.sleep(0.1)  # the server is reading the body when the block ends
+    reply = http.client.HTTPResponse(conn)
+    reply.begin()
+    conn.close()
+    assert reply.status == 408
+    assert time.perf_counter() - start < 10
+    assert "ERROR" not in capfd.readouterr().err
+
+
 def test_serve_on_a_taken_port_is_refused(service: Service) -> None:
     taken = rf"serve: cannot listen on 127.0.0.1:{service.port}"
     with pytest.raises(ParameterError, match=taken), serve(service.artifact, port=service.port):
