@@ -329,7 +329,7 @@ def _load_trusted(
             f"{owner}: {path} holds types that are not trusted: {listed}; allowed: skops's "
             f"defaults (scikit-learn estimators, NumPy, SciPy) and trusted={list(trusted)}. "
             "If you made this file or trust its source, review these types and pass them "
-            "in trusted="
+            "in trusted= (mlsys-kit serve: --trust TYPE)"
         )
     try:
         return sio.loads(data, trusted=list(untrusted)), tuple(untrusted)

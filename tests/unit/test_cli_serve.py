@@ -34,6 +34,7 @@ def artifact(tmp_path: Path) -> Path:
     [
         (["missing.skops"], "mlsys-kit serve: error: load_artifact: no artifact file at missing"),
         (["{tree}"], "holds types that are not trusted: 'sklearn.tree._tree.Tree'"),
+        (["{tree}"], "pass them in trusted= (mlsys-kit serve: --trust TYPE)"),
         (["{model}", "--sha256", "0" * 64], "is not the artifact you pinned"),
         (["{model}", "--port", "70000"], "port=70000 is out of range: allowed 0 ≤ port ≤ 65,535"),
         (["{model}", "--max-rows", "0"], "max_rows=0 is out of range"),
