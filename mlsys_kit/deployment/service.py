@@ -475,7 +475,10 @@ def _bind(host: str, port: int, owner: str) -> socket.socket:
     # only on sockets that say they are TCP. Without it, uvicorn's response (headers, then
     # body: two writes) waits for the client's delayed ACK, ~40 ms a request on Linux.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: SO_REUSEADDR would share the port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+    else:  # POSIX: rebind at once after a restart (connections in TIME_WAIT), as uvicorn does
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
