@@ -12,7 +12,7 @@ The package is the notebooks' helper library. Its core, at the top:
 ``mlsys_kit.timing``     ``best_of``, ``format_measured``: robust, nbval-safe timings
 ``mlsys_kit.datasets``   ``available``, ``load``: small real datasets, checksummed, offline
 ``mlsys_kit.sim``        the running case study: a seeded online-marketplace simulator
-``mlsys_kit.stats``      statistics several chapters share: quantile bins, Kish's ESS
+``mlsys_kit.stats``      statistics several chapters share: quantile bins, Kish's ESS, mean intervals
 ``mlsys_kit.results``    ``Report``: the protocol of report-like results (``to_frame``)
 =======================  ==============================================================
 
@@ -24,6 +24,7 @@ and one subpackage per part of the book, each module a topic of its chapter:
 ``mlsys_kit.training_data``         Ch. 4: sampling, labels, weak supervision, imbalance, ...
 ``mlsys_kit.features``              Ch. 5: feature operations, leakage, importance
 ``mlsys_kit.modeling``              Ch. 6: baselines, tracking, evaluation, behavioural tests
+``mlsys_kit.deployment``            Ch. 7: model artifacts, the prediction service
 ``mlsys_kit.monitoring``            Ch. 8: feedback loops, shifts, drift, detectors, alerts
 ==================================  ===========================================================
 

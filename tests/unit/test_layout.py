@@ -29,6 +29,7 @@ CORE = {
 #: One subpackage per part of the book, and the command's machinery.
 SUBPACKAGES = {
     "kit",
+    "deployment",
     "sim",
     "design",
     "data_engineering",
