@@ -23,6 +23,7 @@ Timings are wall-clock and best-of-N where repeating is cheap. Usage::
     python benchmarks/run_benchmarks.py                 # everything but the suite
     python benchmarks/run_benchmarks.py --only 01/01    # some notebooks
     python benchmarks/run_benchmarks.py --suite         # also time `pytest`
+    python benchmarks/run_benchmarks.py --no-notebooks --suite-log ci.log   # read a CI run
     python benchmarks/run_benchmarks.py --no-notebooks --run-all --dask   # the engines
 
 Writes ``benchmarks/results/benchmarks.md`` (and prints it); exits 1 when a budget
@@ -32,6 +33,7 @@ is exceeded. Timed tests would be flaky; this script is where budgets are checke
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -182,25 +184,33 @@ def bench_notebooks(only: list[str]) -> list[Row]:
     return rows
 
 
-def bench_suite() -> list[Row]:
+def bench_suite(log: Path | None = None) -> list[Row]:
     """The whole suite's wall time, and each notebook's test time within it.
 
     pytest's ``--durations=0`` gives every item's time (nbval's cells and the papermill
     sets); summed per notebook, they are its share of the suite, measured where the
-    suite really runs them (two workers side by side).
+    suite really runs them (two workers side by side). With ``log``, read the output of
+    a run made elsewhere (e.g. CI's, with ``PYTEST_ADDOPTS=--durations=0``) instead.
     """
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--durations=0"],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.perf_counter() - start
-    print(done.stdout[-2000:], file=sys.stderr)
-    per_file = _seconds_per_file(done.stdout)
-    rows = [Row("whole test suite (pytest)", seconds, SUITE_BUDGET)]
+    if log is None:
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "--durations=0"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        seconds, output = time.perf_counter() - start, done.stdout
+        what = "whole test suite (pytest)"
+    else:
+        output = log.read_text(encoding="utf-8", errors="replace")
+        finished = re.findall(r" in ([0-9.]+)s(?: \(|\b)", output)
+        seconds = float(finished[-1]) if finished else float("nan")
+        what = f"whole test suite (pytest, as reported in {log.name})"
+    print(output[-2000:], file=sys.stderr)
+    per_file = _seconds_per_file(output)
+    rows = [Row(what, seconds, SUITE_BUDGET)]
     for path, total in sorted(per_file.items()):
         if path.startswith(("notebooks/", "templates/")):
             rows.append(
@@ -294,6 +304,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=[], metavar="NN/MM", help="notebooks")
     parser.add_argument("--suite", action="store_true", help="also time the whole test suite")
+    parser.add_argument(
+        "--suite-log",
+        type=Path,
+        metavar="FILE",
+        help="read a pytest --durations=0 output instead of running the suite",
+    )
     parser.add_argument("--no-notebooks", action="store_true", help="skip the notebooks")
     parser.add_argument("--run-all", action="store_true", help="time mlsys-kit run --all --jobs 2")
     parser.add_argument("--dask", action="store_true", help="time a sweep on 1 and 2 Dask workers")
@@ -306,8 +322,8 @@ def main() -> int:
         rows.append(bench_run_all())
     if args.dask:
         rows += bench_dask_scaling()
-    if args.suite:
-        rows += bench_suite()
+    if args.suite or args.suite_log:
+        rows += bench_suite(args.suite_log)
     table = "\n".join(
         [
             "# Benchmarks",
