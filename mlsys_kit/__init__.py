@@ -12,7 +12,7 @@ The package is the notebooks' helper library. Its core, at the top:
 ``mlsys_kit.timing``     ``best_of``, ``format_measured``: robust, nbval-safe timings
 ``mlsys_kit.datasets``   ``available``, ``load``: small real datasets, checksummed, offline
 ``mlsys_kit.sim``        the running case study: a seeded online-marketplace simulator
-``mlsys_kit.stats``      statistics several chapters share: quantile bins, Kish's ESS, mean intervals
+``mlsys_kit.stats``      shared statistics: quantile bins, Kish's ESS, mean intervals
 ``mlsys_kit.results``    ``Report``: the protocol of report-like results (``to_frame``)
 =======================  ==============================================================
 
