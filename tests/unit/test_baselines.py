@@ -124,6 +124,17 @@ def test_footprint_columns_and_values(data) -> None:
     assert table["size_bytes"].dtype.kind == "i"
 
 
+def test_footprint_scores_do_not_depend_on_memory_layout(data) -> None:
+    X, y, X_test, y_test = data
+    models = {
+        "logistic": LogisticRegression().fit(X, y),
+        "tree": DecisionTreeClassifier().fit(X, y),
+    }
+    table = model_footprint(models, np.ascontiguousarray(X_test), y_test, n_requests=0)
+    again = model_footprint(models, np.asfortranarray(X_test), y_test, n_requests=0)
+    pd.testing.assert_frame_equal(table, again)
+
+
 def test_footprint_without_timing(data) -> None:
     X, y, X_test, y_test = data
     table = model_footprint({"m": LogisticRegression().fit(X, y)}, X_test, y_test, n_requests=0)

@@ -65,6 +65,18 @@ def test_scores_are_on_the_test_set(data) -> None:
     assert curves["score"].tolist() == pytest.approx([1 - y_test.mean()] * 3)
 
 
+def test_scores_do_not_depend_on_the_test_arrays_memory_layout(data) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y, X_test, y_test = data
+    models = {"lr": LogisticRegression(), "hgb": HistGradientBoostingClassifier(max_iter=5)}
+    row_major = learning_curves(models, X, y, X_test, y_test, sizes=[50, 200], seed=3)
+    column_major = np.asfortranarray(X_test)
+    again = learning_curves(models, X, y, column_major, y_test, sizes=[50, 200], seed=3)
+    assert again["score"].tolist() == row_major["score"].tolist()
+    assert X_test.flags.c_contiguous  # the caller's array is left as it was
+
+
 def test_more_data_helps_a_real_model(data) -> None:
     X, y, X_test, y_test = data
     curves = learning_curves(
