@@ -389,11 +389,13 @@ def _aggregate(
     tied = np.isclose(scores, best, rtol=0, atol=1e-9)
     winner = np.argmax(tied * (1 + rng.random(scores.shape)), axis=1)
     n_labels = counts.sum(axis=1)
-    names = (
-        records.sort_values("annotator", kind="stable")
-        .groupby("item_id", sort=True)["annotator"]
-        .agg(",".join)
-    )
+    # Each item's annotators in name order (a stable sort: repeats keep their order), joined.
+    ordered = records.sort_values(["item_id", "annotator"], kind="stable")
+    by_item: dict[Any, list[str]] = {}
+    item_ids, annotators = ordered["item_id"].tolist(), ordered["annotator"].tolist()
+    for item, name in zip(item_ids, annotators, strict=True):
+        by_item.setdefault(item, []).append(name)
+    names = pd.Series({item: ",".join(group) for item, group in by_item.items()}, dtype=object)
     return pd.DataFrame(
         {
             "label": pd.Series(classes).to_numpy()[winner],
