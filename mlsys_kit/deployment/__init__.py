@@ -2,13 +2,17 @@
 
 Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
 
-=============  =====================================================================
-``artifacts``  "Model Deployment and Prediction Service" (exporting a model): a model
-               saved with skops, its SHA-256 and its input schema; loaded without
-               unpickling, only with types the caller trusts
-``service``    "Batch Prediction Versus Online Prediction": an online prediction
-               service on FastAPI and uvicorn (request validation, single and batched
-               requests, size limits, a health endpoint), started and stopped from
-               Python or with ``mlsys-kit serve``
-=============  =====================================================================
+================  =====================================================================
+``artifacts``     "Model Deployment and Prediction Service" (exporting a model): a model
+                  saved with skops, its SHA-256 and its input schema; loaded without
+                  unpickling, only with types the caller trusts
+``batch_online``  "Batch Prediction Versus Online Prediction" and "Unifying Batch
+                  Pipeline and Streaming Pipeline": batch tables and an online model
+                  replayed on the same requests (predictions wasted, staleness,
+                  quality), features as of any time, account takeovers
+``service``       "Batch Prediction Versus Online Prediction": an online prediction
+                  service on FastAPI and uvicorn (request validation, single and batched
+                  requests, size limits, a health endpoint), started and stopped from
+                  Python or with ``mlsys-kit serve``
+================  =====================================================================
 """
