@@ -20,6 +20,7 @@ from mlsys_kit.monitoring.drift import (
     DriftReport,
     correction_thresholds,
     detect_drift,
+    ks_test,
     psi_from_counts,
 )
 from mlsys_kit.monitoring.drift_tests import MAX_MMD_ROWS, domain_classifier_test, mmd_test
@@ -212,6 +213,43 @@ def test_ks_and_wasserstein_agree_with_scipy(rng) -> None:
         assert p == pytest.approx(expected.pvalue, rel=1e-9)
         distance = stats.wasserstein_distance(a, b)
         assert effect == pytest.approx(distance / np.std(a), rel=1e-9)
+
+
+SIZES = [(1, 1), (5, 5), (40, 70), (500, 500), (3000, 2000), (10_000, 10_000), (12_000, 9_000)]
+
+
+@pytest.mark.parametrize(("n", "m"), SIZES)
+def test_ks_test_is_scipys_ks_2samp(rng, n, m) -> None:
+    for shift in (0.0, 0.05, 0.3, 2.0):
+        a, b = rng.normal(size=n), rng.normal(shift, 1, m)
+        b[: m // 4] = np.round(b[: m // 4], 1)  # ties
+        d, p = ks_test(a, b)
+        expected = stats.ks_2samp(a, b)
+        assert d == pytest.approx(expected.statistic, rel=1e-12, abs=1e-300)
+        assert p == pytest.approx(expected.pvalue, rel=1e-12, abs=1e-300)
+
+
+def test_ks_test_remembers_exact_p_values_by_sizes_and_steps(rng) -> None:
+    from mlsys_kit.monitoring import drift
+
+    a, b = rng.normal(size=300), rng.normal(0.2, 1, 200)
+    first = ks_test(a, b)
+    key = (300, 200, round(first[0] * 600))
+    assert drift._EXACT_KS_P_VALUES[key] == first
+    again = ks_test(a[::-1], b[::-1])  # other samples, same sizes and statistic: remembered
+    assert again == first == tuple(map(float, stats.ks_2samp(a, b)))
+
+
+@pytest.mark.filterwarnings("ignore:ks_2samp. Exact calculation unsuccessful")
+def test_ks_p_value_of_equal_sizes_is_scipys_exact_one() -> None:
+    from mlsys_kit.monitoring.drift import _ks_p_equal_sizes
+
+    for n in (1, 2, 10, 37, 100, 500, 1000, 3000, 10_000):
+        for h in sorted({int(h) for h in np.linspace(0, n, 40)}):
+            # n values against the same n values moved up by h − 1/2: a statistic of h / n
+            expected = stats.ks_2samp(np.arange(n), np.arange(n) + max(h - 0.5, 0))
+            assert expected.statistic == pytest.approx(h / n)
+            assert _ks_p_equal_sizes(n, h) == pytest.approx(expected.pvalue, rel=1e-12, abs=1e-300)
 
 
 def test_auto_effect_of_a_location_shift_is_the_shift_in_sd(rng) -> None:
