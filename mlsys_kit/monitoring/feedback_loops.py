@@ -296,10 +296,17 @@ def _rank_value(
     scores: np.ndarray, appeal: np.ndarray, cands: np.ndarray, exam: np.ndarray
 ) -> float:
     """Expected clicks per request of ranking ``cands`` by ``scores`` (ties: lower item)."""
-    # Rank the catalogue once (ties to the lower item index), then pick each request's top.
-    rank = np.empty(len(scores))
-    rank[np.argsort(-scores, kind="stable")] = -np.arange(len(scores), dtype=float)
-    shown = np.take_along_axis(cands, _top_k(rank[cands], len(exam)), axis=1)
+    # Rank the catalogue once (ties to the lower item index); each request then shows its
+    # candidates with the k smallest places, in order: a partition of small integers, the
+    # items recovered from their places (no index sort; the same slates as _top_k's).
+    order = np.argsort(-scores, kind="stable")
+    place = np.empty(len(scores), dtype=np.int32)
+    place[order] = np.arange(len(scores), dtype=np.int32)
+    k = len(exam)
+    places = place[cands]
+    if k < places.shape[1]:
+        places = np.partition(places, k - 1, axis=1)[:, :k]
+    shown = order[np.sort(places, axis=1)[:, :k]]
     return float((appeal[shown] * exam).sum(axis=1).mean())
 
 

@@ -220,3 +220,18 @@ def test_rank_value_breaks_ties_by_item_and_is_one_for_the_truth() -> None:
     assert best == pytest.approx(0.4 + 0.5 * 0.3)
     # All scores equal: the lower item index wins, whatever the candidate order.
     assert _rank_value(np.zeros(4), appeal, cands, exam) == pytest.approx(0.1 + 0.5 * 0.3)
+
+
+@pytest.mark.parametrize("n_candidates", [2, 5, 30, 60])
+def test_rank_value_is_the_value_of_each_requests_sorted_candidates(n_candidates) -> None:
+    from mlsys_kit.monitoring.feedback_loops import _candidates, _rank_value
+
+    rng = np.random.default_rng(n_candidates)
+    appeal, exam = rng.random(60), np.array([1.0, 0.5, 0.33, 0.25, 0.2])[: min(5, n_candidates)]
+    cands = _candidates(rng, 300, 60, n_candidates)
+    scores = np.round(rng.random(60), 1)  # many ties: broken towards the lower item
+    rank = np.lexsort((np.arange(60), -scores))  # the catalogue, best first
+    position = np.argsort(rank)
+    slates = [sorted(row, key=lambda item: position[item])[: len(exam)] for row in cands]
+    expected = np.mean([(appeal[slate] * exam).sum() for slate in slates])
+    assert _rank_value(scores, appeal, cands, exam) == pytest.approx(expected, rel=1e-12)
