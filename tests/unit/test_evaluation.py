@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import roc_auc_score
 
 from mlsys_kit.modeling.evaluation import (
     COLUMNS,
@@ -15,6 +16,7 @@ from mlsys_kit.modeling.evaluation import (
     RELIABILITY_COLUMNS,
     SLICE_COLUMNS,
     accuracy_coverage,
+    auc_difference_interval,
     expected_calibration_error,
     find_underperforming_slices,
     learning_curves,
@@ -454,3 +456,62 @@ def test_slice_p_value_is_one_when_nothing_can_be_compared() -> None:
     assert whole.loc["one = x", "p_value"] == 1.0 and np.isnan(
         whole.loc["one = x", "rest_accuracy"]
     )
+
+
+# --- auc_difference_interval ----------------------------------------------------------------------
+
+
+def _sklearn_auc_difference(y, new, old, n_boot, level, seed):
+    """The same paired bootstrap, written with roc_auc_score."""
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y), len(y))
+        diffs.append(roc_auc_score(y[i], new[i]) - roc_auc_score(y[i], old[i]))
+    return np.mean(diffs), *np.quantile(diffs, [(1 - level) / 2, (1 + level) / 2])
+
+
+def test_auc_difference_matches_roc_auc_score_ties_included() -> None:
+    rng = np.random.default_rng(1)
+    y = (rng.random(500) < 0.3).astype(int)
+    new = np.round(0.5 * y + rng.random(500), 1)  # rounded: many ties
+    old = np.round(0.3 * y + rng.random(500), 2)
+    got = auc_difference_interval(y, new, old, n_boot=50, level=0.8, seed=7)
+    assert tuple(got) == pytest.approx(_sklearn_auc_difference(y, new, old, 50, 0.8, 7), abs=1e-12)
+    assert got.low < got.mean < got.high
+
+
+def test_auc_difference_of_a_model_with_itself_is_zero_and_seeded() -> None:
+    rng = np.random.default_rng(2)
+    y, score = (rng.random(200) < 0.5), rng.random(200)
+    assert tuple(auc_difference_interval(y, score, score, n_boot=10)) == (0.0, 0.0, 0.0)
+    better = score + y
+    first = auc_difference_interval(y, better, score, n_boot=10, seed=rng)
+    assert first.low > 0
+    again = auc_difference_interval(y, better, score, n_boot=10, seed=3)
+    assert again == auc_difference_interval(y, better, score, n_boot=10, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"y_true": [0, 1, 2]}, "y_true must hold both classes"),
+        ({"y_true": [1, 1, 1]}, "y_true must hold both classes"),
+        ({"score_new": [0.1, 0.2]}, "same length"),
+        ({"score_old": [0.1, np.nan, 0.3]}, "score_old"),
+        ({"n_boot": 0}, "n_boot=0 is out of range"),
+        ({"level": 1.0}, "level=1.0 is out of range"),
+    ],
+)
+def test_auc_difference_bad_input(kwargs, message) -> None:
+    args = {"y_true": [0, 1, 0], "score_new": [0.1, 0.9, 0.2], "score_old": [0.2, 0.8, 0.3]}
+    args.update(kwargs)
+    with pytest.raises(ParameterError, match=message):
+        auc_difference_interval(
+            args.pop("y_true"), args.pop("score_new"), args.pop("score_old"), **args
+        )
+
+
+def test_auc_difference_refuses_a_resample_with_one_class() -> None:
+    with pytest.raises(ParameterError, match="one class only"):
+        auc_difference_interval([0] * 50 + [1], np.arange(51.0), np.arange(51.0), n_boot=200)
