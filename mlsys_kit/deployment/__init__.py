@@ -14,5 +14,10 @@ Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
                   service on FastAPI and uvicorn (request validation, single and batched
                   requests, size limits, a health endpoint), started and stopped from
                   Python or with ``mlsys-kit serve``
+``compression``   "Model Compression": low-rank factorization (a network's first layer
+                  as two thin factors), knowledge distillation (a small tree fitted to
+                  an ensemble's soft labels), pruning (an ensemble's first trees) and
+                  int8 quantization (onnxruntime); each model an ONNX file, compared on
+                  size, one-row and batch latency, and a paired bootstrap of test AUC
 ================  =====================================================================
 """
