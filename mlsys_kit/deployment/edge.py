@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlsys_kit.params import ParameterError, check_float, check_int, check_type
+from mlsys_kit.params import ParameterError, check_array, check_float, check_int, check_type
 
 __all__ = ["DeviceBudget", "best_within", "ServingCosts", "DAYS_PER_MONTH"]
 
@@ -107,7 +107,7 @@ class DeviceBudget:
         >>> DeviceBudget(1_000, 1e-3, slowdown=5).assess(frame)["fits"].tolist()
         [True, False]
         """
-        frame = _check_candidates(candidates, "DeviceBudget.assess")
+        frame = _candidate_frame(candidates, "DeviceBudget.assess")
         frame["device_latency_s"] = frame["latency_s"] * self.slowdown
         frame["fits_memory"] = frame["n_bytes"] <= self.max_bytes
         frame["fits_latency"] = frame["device_latency_s"] <= self.max_latency_s
@@ -253,16 +253,18 @@ class ServingCosts:
         return self.edge_per_month() / per_request if per_request > 0 else float("inf")
 
 
-def _check_candidates(candidates: Any, owner: str) -> pd.DataFrame:
+def _candidate_frame(candidates: Any, owner: str) -> pd.DataFrame:
+    """A copy of ``candidates`` once its sizes and latencies are finite and non-negative."""
     check_type("candidates", candidates, pd.DataFrame, owner=owner)
     missing = [c for c in _CANDIDATE_COLUMNS if c not in candidates.columns]
     if missing:
         raise ParameterError(
             f"{owner}: candidates lack the columns {missing}; they need {list(_CANDIDATE_COLUMNS)}"
         )
-    frame = candidates.copy()
     for column in _CANDIDATE_COLUMNS:
-        values = frame[column].to_numpy(dtype=float)
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
-            raise ParameterError(f"{owner}: {column} must be finite and ≥ 0 in every row")
-    return frame
+        values = check_array(
+            column, candidates[column], ndim=1, dtype=float, finite=True, owner=owner
+        )
+        if np.any(values < 0):
+            raise ParameterError(f"{owner}: {column} must be ≥ 0 in every row")
+    return candidates.copy()

@@ -75,8 +75,10 @@ def test_assess_refuses_missing_columns_and_bad_values(candidates: pd.DataFrame)
     budget = DeviceBudget(1_000, 1.0)
     with pytest.raises(ParameterError, match=r"lack the columns \['latency_s'\]"):
         budget.assess(candidates.drop(columns="latency_s"))
-    with pytest.raises(ParameterError, match="n_bytes must be finite and ≥ 0"):
+    with pytest.raises(ParameterError, match="n_bytes must be ≥ 0"):
         budget.assess(candidates.assign(n_bytes=[1.0, -1.0, 2.0]))
+    with pytest.raises(ParameterError, match="latency_s"):
+        budget.assess(candidates.assign(latency_s=[1.0, float("nan"), 2.0]))
     with pytest.raises(ParameterError, match="candidates must be"):
         budget.assess(candidates.to_dict())
 
