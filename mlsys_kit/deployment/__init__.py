@@ -14,6 +14,10 @@ Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
                   service on FastAPI and uvicorn (request validation, single and batched
                   requests, size limits, a health endpoint), started and stopped from
                   Python or with ``mlsys-kit serve``
+``load``          "Batch Prediction Versus Online Prediction": a load generator, N
+                  clients over HTTP for equal work or a bounded time, each request's
+                  latency (p50, p95, p99), errors and throughput; a minimal server with
+                  and without Nagle's algorithm (what ``TCP_NODELAY`` saves)
 ``compression``   "Model Compression": low-rank factorization (a network's first layer
                   as two thin factors), knowledge distillation (a small tree fitted to
                   an ensemble's soft labels), pruning (an ensemble's first trees) and
