@@ -143,8 +143,9 @@ def active_learning_curve(
 
     The loop: label ``budgets[0]`` rows of the pool at random; then, until the largest
     budget, fit a fresh copy of ``model`` on the labelled rows, score the unlabelled ones
-    and label the ``batch_size`` most uncertain (or, for ``"random"``, random ones). Only the
-    queried labels of ``y_pool`` are ever read, as if an annotator provided them.
+    and label the ``batch_size`` most uncertain (or, for ``"random"``, random ones: its model
+    is fitted only at the budgets, where it is measured). Only the queried labels of ``y_pool``
+    are ever read, as if an annotator provided them.
 
     Parameters
     ----------
@@ -185,8 +186,11 @@ def active_learning_curve(
     labelled = list(rng.choice(len(X_pool), size=budgets[0], replace=False))
     accuracy = {}
     while True:
-        fitted = clone(model).fit(X_pool[labelled], y_pool[labelled])
-        if len(labelled) in budgets:
+        measured = len(labelled) in budgets
+        # Random queries do not depend on the model: it is fitted only where it is measured.
+        if measured or strategy != "random":
+            fitted = clone(model).fit(X_pool[labelled], y_pool[labelled])
+        if measured:
             accuracy[len(labelled)] = float(fitted.score(X_test, y_test))
         if len(labelled) >= budgets[-1]:
             break

@@ -367,13 +367,17 @@ class DawidSkene:
         self.smoothing = check_float("smoothing", smoothing, min=0, open_min=True, owner=owner)
 
     def _responses(self, L: np.ndarray) -> np.ndarray:
-        """One-hot responses, shape (n_rows, n_lfs, n_classes + 1); index 0 is ABSTAIN."""
-        return np.eye(self.n_classes + 1)[L + 1]
+        """One-hot responses, flattened to shape (n_rows, n_lfs × (n_classes + 1)).
+
+        Column ``j × (n_classes + 1) + r + 1`` is 1 when function ``j`` voted ``r`` (``r + 1 =
+        0`` for ABSTAIN): flat, so that both EM steps are matrix products.
+        """
+        return np.eye(self.n_classes + 1)[L + 1].reshape(len(L), -1)
 
     def _log_joint(self, R: np.ndarray) -> np.ndarray:
         """log P(class k) + log P(votes | class k), shape (n_rows, n_classes)."""
-        log_confusion = np.log(self.confusion_)
-        return np.log(self.class_prior_) + np.einsum("ijr,jkr->ik", R, log_confusion)
+        log_confusion = np.log(self.confusion_).transpose(0, 2, 1).reshape(R.shape[1], -1)
+        return np.log(self.class_prior_) + R @ log_confusion
 
     def fit(self, L: np.ndarray) -> DawidSkene:
         """Learn the class prior and each function's confusion matrix from the votes alone.
@@ -389,14 +393,15 @@ class DawidSkene:
             The fitted model (``self``).
         """
         L = _label_matrix(L, "DawidSkene.fit", self.n_classes)
-        R = self._responses(L)
+        R, n_lfs = self._responses(L), L.shape[1]
         counts = _vote_counts(L, self.n_classes) + 1e-3  # majority vote, softly, no zero rows
         posterior = counts / counts.sum(axis=1, keepdims=True)
         previous = -np.inf
         for iteration in range(1, self.max_iter + 1):
             # M step: the prior and the confusion matrices that best explain the soft labels.
             self.class_prior_ = (posterior.sum(axis=0) + 1.0) / (len(L) + self.n_classes)
-            expected = np.einsum("ik,ijr->jkr", posterior, R) + self.smoothing
+            expected = (posterior.T @ R).reshape(self.n_classes, n_lfs, -1).transpose(1, 0, 2)
+            expected = expected + self.smoothing
             self.confusion_ = expected / expected.sum(axis=2, keepdims=True)
             # E step: each row's posterior over classes given its votes.
             log_joint = self._log_joint(R)
