@@ -379,10 +379,16 @@ def _stratified(
     Proportional: stratum h gets size * N_h / N rows, rounded so they sum to size. Equal: each
     stratum gets size / H rows, capped by its size, the rest shared among the others.
     """
-    order = np.argsort(labels, kind="stable")  # row positions grouped by stratum
-    grouped = labels[order]
-    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
-    counts = np.diff(np.r_[starts, labels.size])
+    import pandas as pd
+
+    # Integer codes in the sorted order of the labels (a hash table, not a sort of the labels:
+    # strings sort slowly), then the row positions grouped by stratum.
+    codes = pd.factorize(labels, sort=True, use_na_sentinel=False)[0]
+    counts = np.bincount(codes)
+    if counts.size <= 2**16:  # numpy sorts 16-bit integers by radix sort, in linear time
+        codes = codes.astype(np.uint16)
+    order = np.argsort(codes, kind="stable")
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
     if allocation == "equal":
         quota = np.zeros(len(counts), dtype=np.int64)
         while quota.sum() < size:  # hand out rows in rounds to strata with rows left
