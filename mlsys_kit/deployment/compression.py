@@ -206,7 +206,8 @@ def sklearn_to_onnx(model: Any, X: Any) -> Any:
     ['label', 'probabilities']
     """
     owner = "sklearn_to_onnx"
-    _check_classifier(model, owner)
+    if not _is_fitted_classifier(model):
+        raise _not_a_fitted_classifier(model, owner)
     rows = check_array("X", X, ndim=2, min_length=1, dtype=np.float32, owner=owner)
     from skl2onnx import to_onnx
 
@@ -324,7 +325,8 @@ def mlp_to_onnx(mlp: Any, *, rank: int | None = None) -> Any:
     from sklearn.neural_network import MLPClassifier
 
     check_type("mlp", mlp, MLPClassifier, owner=owner)
-    _check_classifier(mlp, owner)
+    if not _is_fitted_classifier(mlp):
+        raise _not_a_fitted_classifier(mlp, owner, name="mlp")
     if mlp.out_activation_ != "logistic":
         raise ParameterError(f"{owner}: mlp must be fitted on two classes; got {mlp.classes_!r}")
     import onnx
@@ -467,7 +469,8 @@ def distill(teacher: Any, student: Any, X: Any) -> Any:
     (3, [False, True])
     """
     owner = "distill"
-    _check_classifier(teacher, owner, name="teacher")
+    if not _is_fitted_classifier(teacher):
+        raise _not_a_fitted_classifier(teacher, owner, name="teacher")
     if len(teacher.classes_) != 2:
         raise ParameterError(
             f"{owner}: teacher must be fitted on two classes; got {len(teacher.classes_)}"
@@ -748,9 +751,13 @@ def time_inference(
     return {name: InferenceTimes(*best, len(batch)) for name, best in fastest.items()}
 
 
-def _check_classifier(model: Any, owner: str, name: str = "model") -> None:
-    if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
-        raise ParameterError(
-            f"{owner}: {name} must be a fitted classifier with predict_proba and classes_; "
-            f"got {type(model).__name__}"
-        )
+def _not_a_fitted_classifier(model: Any, owner: str, name: str = "model") -> ParameterError:
+    """The error for an argument that is not a fitted classifier (the callers raise it)."""
+    return ParameterError(
+        f"{owner}: {name} must be a fitted classifier with predict_proba and classes_; "
+        f"got {type(model).__name__}"
+    )
+
+
+def _is_fitted_classifier(model: Any) -> bool:
+    return hasattr(model, "predict_proba") and hasattr(model, "classes_")
