@@ -23,5 +23,8 @@ Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
                   an ensemble's soft labels), pruning (an ensemble's first trees) and
                   int8 quantization (onnxruntime); each model an ONNX file, compared on
                   size, one-row and batch latency, and a paired bootstrap of test AUC
+``edge``          "ML on the Cloud and on the Edge": a device's budget (bytes, one-row
+                  latency, a slower core) and the best model within it; a monthly
+                  cloud-vs-edge bill with its assumptions as fields, and its break-even
 ================  =====================================================================
 """

@@ -16,16 +16,15 @@ Compression", and its four techniques:
 
 Every model is compared the way it would ship: as an ONNX file (:class:`OnnxModel`: its size
 in bytes, its predictions in onnxruntime on one thread, :func:`time_inference` for one-row and
-batch latency), and its quality with :func:`bootstrap_auc`, a paired bootstrap of the test
-rows (every model scored on the same resampled rows, so that small differences between them
-are told apart from the noise of the test set).
+batch latency), and its quality with :func:`mlsys_kit.stats.bootstrap_auc`, a paired
+bootstrap of the test rows (every model scored on the same resampled rows, so that small
+differences between them are told apart from the noise of the test set).
 
 The real libraries do the work: `skl2onnx <https://onnx.ai/sklearn-onnx/>`_ converts
 scikit-learn models (:func:`sklearn_to_onnx`), `onnxruntime <https://onnxruntime.ai>`_ runs and
-quantizes them. Two things are hand-written, because they are the lesson: the ONNX graph of a
+quantizes them. One thing is hand-written, because it is the lesson: the ONNX graph of a
 multilayer perceptron (skl2onnx has no low-rank layer, and building it shows what a factorized
-layer stores), and the bootstrap (:func:`sklearn.metrics.roc_auc_score` once per resample
-would cost seconds; one sort per model, shared by every resample, costs milliseconds).
+layer stores).
 onnx, onnxruntime and skl2onnx are imported inside the functions that use them, so that
 ``import mlsys_kit`` stays instant.
 
@@ -60,13 +59,10 @@ import numpy as np
 
 from mlsys_kit.params import (
     ParameterError,
-    Seed,
     check_array,
     check_bool,
     check_int,
-    check_same_length,
     check_type,
-    make_rng,
 )
 from mlsys_kit.timing import best_of
 
@@ -80,7 +76,6 @@ __all__ = [
     "quantize_int8",
     "distill",
     "prune_trees",
-    "bootstrap_auc",
     "InferenceTimes",
     "time_inference",
 ]
@@ -548,105 +543,6 @@ def prune_trees(ensemble: Any, n_trees: int) -> Any:
         pruned.n_estimators_ = n_trees
         pruned.train_score_ = ensemble.train_score_[:n_trees]
     return pruned
-
-
-def bootstrap_auc(y_true: Any, scores: Any, *, n_boot: int = 200, seed: Seed = 0) -> np.ndarray:
-    """ROC AUC of several models on the same bootstrap resamples of the test rows.
-
-    Each resample draws ``len(y_true)`` rows with replacement; every model is scored on the
-    same resample (a *paired* bootstrap), so the difference between two models' columns is
-    the spread of their difference on test sets like this one. Ties count one half, as in
-    :func:`sklearn.metrics.roc_auc_score`. Each model's scores are sorted once; a resample is
-    a vector of row counts, so all resamples cost a few array operations.
-
-    Parameters
-    ----------
-    y_true : array-like of bool or 0/1, shape (n_rows,)
-        The labels; both classes must occur.
-    scores : array-like of shape (n_rows,) or (n_rows, n_models)
-        Each model's score for the positive class.
-    n_boot : int, default 200
-        Resamples.
-    seed : int or numpy.random.Generator, default 0
-        Draws the resamples.
-
-    Returns
-    -------
-    numpy.ndarray of shape (n_boot, n_models)
-        The AUC of each model on each resample.
-
-    Raises
-    ------
-    ParameterError
-        When the labels are not binary with both classes, the lengths differ, a score is not
-        finite, or ``n_boot < 1``.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> y = rng.random(300) < 0.3
-    >>> sharp, blurred = y + rng.normal(0, 0.5, 300), y + rng.normal(0, 2.0, 300)
-    >>> aucs = bootstrap_auc(y, np.column_stack([sharp, blurred]), n_boot=200, seed=0)
-    >>> aucs.shape
-    (200, 2)
-    >>> low, high = np.quantile(aucs[:, 0] - aucs[:, 1], [0.05, 0.95])  # a 90% interval
-    >>> bool(low > 0)
-    True
-    """
-    owner = "bootstrap_auc"
-    n_boot = check_int("n_boot", n_boot, min=1, owner=owner)
-    labels = check_array("y_true", y_true, ndim=1, min_length=2, owner=owner)
-    values = check_array("scores", scores, dtype=float, finite=True, owner=owner)
-    if values.ndim == 1:
-        values = values[:, None]
-    if values.ndim != 2:
-        raise ParameterError(f"{owner}: scores must be a vector or a matrix; got {values.shape}")
-    check_same_length(y_true=labels, scores=values, owner=owner)
-    if not np.isin(labels, (0, 1)).all() or len(np.unique(labels)) != 2:
-        raise ParameterError(f"{owner}: y_true must hold both classes, as bool or 0/1")
-    positive = labels.astype(bool)
-    n = len(positive)
-    rng = make_rng(seed, owner=owner)
-    summers = [_tie_groups(positive, values[:, j]) for j in range(values.shape[1])]
-    aucs = np.empty((n_boot, values.shape[1]))
-    for start in range(0, n_boot, _RESAMPLES_PER_BLOCK):  # blocks keep the arrays small
-        size = min(_RESAMPLES_PER_BLOCK, n_boot - start)
-        draws = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
-        counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)
-        counts = np.ascontiguousarray(counts.T, dtype=np.float32)  # row i: its draws per resample
-        for j, (summing, n_groups) in enumerate(summers):
-            aucs[start : start + size, j] = _auc_of_groups(summing @ counts, n_groups)
-    return aucs
-
-
-#: Resamples drawn and scored together by :func:`bootstrap_auc`.
-_RESAMPLES_PER_BLOCK = 50
-
-
-def _tie_groups(positive: np.ndarray, score: np.ndarray) -> tuple[Any, int]:
-    """A sparse matrix that sums row counts by class and tied-score group, and the groups' number.
-
-    Row ``g`` of the product with counts sums the positives scored at the ``g``-th lowest
-    distinct score; row ``n_groups + g``, the negatives.
-    """
-    from scipy import sparse
-
-    groups, group = np.unique(score, return_inverse=True)
-    n_groups, n = len(groups), len(score)
-    row = group + n_groups * ~positive
-    ones = np.ones(n, dtype=np.float32)
-    return sparse.csr_matrix((ones, (row, np.arange(n))), shape=(2 * n_groups, n)), n_groups
-
-
-def _auc_of_groups(summed: np.ndarray, n_groups: int) -> np.ndarray:
-    """AUC per column of ``summed`` (positives then negatives by score group, low to high)."""
-    pos = summed[:n_groups].astype(np.float64)
-    neg = summed[n_groups:].astype(np.float64)
-    below = np.cumsum(neg, axis=0) - 0.5 * neg  # negatives lower, ties counted one half
-    wins = np.einsum("gb,gb->b", pos, below)
-    pairs = pos.sum(axis=0) * neg.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return wins / pairs  # NaN for a resample with one class only
 
 
 @dataclass(frozen=True)

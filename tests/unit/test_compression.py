@@ -1,4 +1,4 @@
-"""Model compression: ONNX files, low-rank layers, int8, distillation, pruning, bootstrap AUCs."""
+"""Model compression: ONNX files, low-rank layers, int8, distillation, pruning."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
@@ -22,7 +21,6 @@ from threadpoolctl import threadpool_limits
 from mlsys_kit.deployment.compression import (
     InferenceTimes,
     OnnxModel,
-    bootstrap_auc,
     distill,
     low_rank,
     mlp_to_onnx,
@@ -349,49 +347,6 @@ def test_prune_trees_refuses_what_is_not_a_fitted_ensemble(data):
         prune_trees(DecisionTreeClassifier().fit(X, y), 1)
     with pytest.raises(ParameterError, match="must be fitted"):
         prune_trees(RandomForestClassifier(), 1)
-
-
-# -- Bootstrap AUC ---------------------------------------------------------------------------
-
-
-def test_bootstrap_auc_is_roc_auc_on_each_resample():
-    rng = np.random.default_rng(3)
-    y = rng.random(300) < 0.3
-    scores = np.column_stack([np.round(rng.random(300) + 0.4 * y, 1), rng.random(300)])
-    aucs = bootstrap_auc(y, scores, n_boot=120, seed=7)  # more than one block of resamples
-    draws = np.random.default_rng(7).integers(0, 300, size=(120, 300))
-    expected = [[roc_auc_score(y[i], scores[i, j]) for j in range(2)] for i in draws]
-    assert np.allclose(aucs, expected, atol=1e-12)
-
-
-def test_bootstrap_auc_takes_one_model_and_a_generator():
-    y = np.array([0, 1, 0, 1, 1, 0])
-    score = np.array([0.1, 0.9, 0.3, 0.8, 0.4, 0.2])
-    aucs = bootstrap_auc(y, score, n_boot=5, seed=np.random.default_rng(0))
-    assert aucs.shape == (5, 1)
-    assert np.all((aucs[~np.isnan(aucs)] >= 0) & (aucs[~np.isnan(aucs)] <= 1))
-
-
-def test_bootstrap_auc_is_reproducible():
-    y, scores = np.arange(50) % 2, np.arange(50.0)
-    assert np.array_equal(bootstrap_auc(y, scores, seed=4), bootstrap_auc(y, scores, seed=4))
-
-
-@pytest.mark.parametrize(
-    ("y", "scores", "kwargs", "message"),
-    [
-        ([0, 1, 1], [0.1, 0.2], {}, "same length"),
-        ([0, 0, 0], [0.1, 0.2, 0.3], {}, "both classes"),
-        ([0, 1, 2], [0.1, 0.2, 0.3], {}, "both classes"),
-        ([0, 1, 1], [0.1, np.nan, 0.3], {}, "finite"),
-        ([0, 1, 1], np.zeros((3, 2, 2)), {}, "a vector or a matrix"),
-        ([0, 1, 1], [0.1, 0.2, 0.3], {"n_boot": 0}, r"n_boot=0 is out of range"),
-        ([0, 1, 1], [0.1, 0.2, 0.3], {"seed": -1}, r"seed=-1 is out of range"),
-    ],
-)
-def test_bootstrap_auc_refuses_bad_input(y, scores, kwargs, message):
-    with pytest.raises(ParameterError, match=message):
-        bootstrap_auc(y, scores, **kwargs)
 
 
 # -- Timing ----------------------------------------------------------------------------------
