@@ -359,7 +359,7 @@ def test_bin_codes_are_the_kits_quantile_bins(seed):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_predictive_power_matches_a_hand_computed_cross_fitted_naive_bayes(seed):
-    """TargetEncoder + roc_auc_score give what the hand-written encoding and rank AUC gave."""
+    """TargetEncoder + the rank AUC give what the hand-written encoding and rank AUC gave."""
     from scipy.special import logit
     from scipy.stats import mannwhitneyu
     from sklearn.model_selection import StratifiedKFold
@@ -402,3 +402,13 @@ def test_predictive_power_matches_a_hand_computed_cross_fitted_naive_bayes(seed)
         for j in range(3)
     ]
     np.testing.assert_allclose(power["auc_others"], others, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rank_auc_equals_scikit_learns_roc_auc_score_ties_included(seed):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    y = rng.random(500) < 0.2
+    score = np.round(rng.normal(y * 0.5, 1.0), 1)  # rounded: many ties
+    assert leakage._roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
