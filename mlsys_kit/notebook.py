@@ -20,9 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["setup_notebook", "output_dir", "COLORS", "PALETTE", "RUN_DIR_ENV"]
+__all__ = ["setup_notebook", "output_dir", "COLORS", "PALETTE", "RUN_DIR_ENV", "FIGURES_ENV"]
 
 RUN_DIR_ENV = "MLSYS_KIT_RUN_DIR"
+
+#: Set to ``"text"`` in a kernel's environment to show figures only as their text
+#: (``<Figure size 675x360 with 2 Axes>``), never drawn into images: for runs whose images
+#: nobody looks at (the test suite's parameter sets, the claims reliability report), where
+#: drawing is most of a small notebook's time. Anything else, or unset, draws them.
+FIGURES_ENV = "MLSYS_KIT_FIGURES"
+
+#: The image formats IPython renders a figure into when it is displayed.
+_IMAGE_FORMATS = ("image/png", "image/jpeg", "image/svg+xml", "application/pdf")
 
 #: Okabe–Ito colours by name: distinguishable with the common forms of colour blindness.
 #: Notebooks colour by name (``COLORS["vermillion"]``) so that a figure's meaning survives
@@ -94,6 +103,8 @@ def setup_notebook(
     _quiet_known_warnings()
     _set_display_options()
     _use_inline_figures()
+    if os.environ.get(FIGURES_ENV) == "text":
+        _show_figures_as_text()
     if style:
         _set_plot_style()
     return np.random.default_rng(seed)
@@ -181,6 +192,22 @@ def _use_inline_figures() -> None:
     if matplotlib.get_backend(auto_select=False) in ("inline", _INLINE_BACKEND):
         return
     shell.run_line_magic("matplotlib", "inline")
+
+
+def _show_figures_as_text() -> None:
+    """Display figures by their text only: the inline backend then never draws them.
+
+    The kernel still builds every figure (so a plotting error still fails the run) and
+    shows its text, as in the stored outputs; what it skips is rendering: the layout
+    engine, the drawing and the PNG encoding, about a second for a multi-panel figure.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return
+    for mime in _IMAGE_FORMATS:
+        shell.display_formatter.formatters[mime].enabled = False
 
 
 def _quiet_known_warnings() -> None:

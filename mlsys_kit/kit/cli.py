@@ -423,6 +423,7 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         write_report,
     )
     from mlsys_kit.kit.sweep import save_table, tidy_table
+    from mlsys_kit.notebook import FIGURES_ENV
 
     _engine_options(args)
     if args.seeds < 1:
@@ -433,7 +434,13 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     specs = reliability_specs(notebooks, sizes, n_seeds=args.seeds, first_seed=args.first_seed)
     out_dir = args.out or Path("runs/reliability")
     start = time.perf_counter()
-    results = _run_sweep(specs, args, out_dir)
+    # Only the claims are read: the kernels show figures as text and never draw them
+    # (local runs inherit the variable; a Dask cluster's workers have their own environment).
+    os.environ[FIGURES_ENV] = "text"
+    try:
+        results = _run_sweep(specs, args, out_dir)
+    finally:
+        os.environ.pop(FIGURES_ENV, None)
     wall = time.perf_counter() - start
     tidy = tidy_table(results)
     save_table(tidy, out_dir, stem="reliability-runs")

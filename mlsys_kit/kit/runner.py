@@ -41,7 +41,7 @@ from typing import Any
 
 from mlsys_kit.claims import Claim, Metric, claims_from_outputs, metrics_from_outputs
 from mlsys_kit.kit.catalog import Notebook
-from mlsys_kit.notebook import RUN_DIR_ENV
+from mlsys_kit.notebook import FIGURES_ENV, RUN_DIR_ENV
 from mlsys_kit.params import (
     ParameterError,
     check_float,
@@ -224,6 +224,7 @@ def run_one(
     label: str = "",
     kernel_name: str | None = None,
     timeout: float | None = None,
+    draw_figures: bool = True,
 ) -> RunResult:
     """Execute one notebook with papermill and read back its claims and metrics.
 
@@ -245,6 +246,11 @@ def run_one(
     timeout : float, optional
         Seconds the whole run may take; past them its kernel is killed and the run
         is recorded as an error. No limit by default.
+    draw_figures : bool, default True
+        False shows each figure by its text only, never drawn into an image (the
+        kernel runs with ``MLSYS_KIT_FIGURES=text``): for runs whose images nobody
+        looks at, such as the test suite's parameter sets; it saves about a second
+        per multi-panel figure. True leaves the environment as it is.
 
     Returns
     -------
@@ -260,8 +266,11 @@ def run_one(
     output_path.parent.mkdir(parents=True, exist_ok=True)
     artifacts = output_path.with_suffix("")
     artifacts.mkdir(parents=True, exist_ok=True)
-    previous = os.environ.get(RUN_DIR_ENV)
-    os.environ[RUN_DIR_ENV] = str(artifacts.resolve())
+    environment = {RUN_DIR_ENV: str(artifacts.resolve())}
+    if not draw_figures:
+        environment[FIGURES_ENV] = "text"
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
     watchdog = _Watchdog(timeout)
     start = time.perf_counter()
     error = None
@@ -281,10 +290,11 @@ def run_one(
         error = _error_summary(exc)
     finally:
         watchdog.cancel()
-        if previous is None:
-            os.environ.pop(RUN_DIR_ENV, None)
-        else:
-            os.environ[RUN_DIR_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     seconds = time.perf_counter() - start
     if watchdog.fired:
         error = f"Timeout: the run took longer than {timeout:g} s and was stopped"

@@ -88,3 +88,25 @@ def test_stored_figures_do_not_depend_on_the_readers_mplbackend():
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert " passed" in out.stdout and "failed" not in out.stdout
+
+
+@pytest.mark.slow
+def test_a_run_without_drawing_shows_figures_as_text_only(tmp_path, monkeypatch):
+    import json
+
+    from mlsys_kit.kit.runner import run_one
+    from mlsys_kit.notebook import FIGURES_ENV
+
+    monkeypatch.delenv(FIGURES_ENV, raising=False)
+    template = ROOT / "templates" / "chapter-notebook.ipynb"
+    result = run_one(template, tmp_path / "run.ipynb", draw_figures=False)
+    assert result.error is None and result.claims
+    outputs = [
+        output
+        for cell in json.loads((tmp_path / "run.ipynb").read_text())["cells"]
+        for output in cell.get("outputs", [])
+    ]
+    shown = [o["data"] for o in outputs if o["output_type"] == "display_data"]
+    assert any("<Figure size" in "".join(d.get("text/plain", "")) for d in shown)
+    assert not [d for d in shown if "image/png" in d], "no figure is drawn into an image"
+    assert FIGURES_ENV not in os.environ, "the caller's environment is restored"
