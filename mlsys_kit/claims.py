@@ -240,7 +240,13 @@ def evaluate_claim(
         evidence = f"observed {value}: not a finite number, so not {symbol} {bound}"
         return Claim(statement, math.nan, op, threshold, False, evidence, kind)
     passed = bool(compare(value, threshold))
-    evidence = f"observed {_format_number(value, digits, unit, measured)} {symbol} {bound}"
+    observed = _format_number(value, digits, unit, measured)
+    # A failure must not read as a true statement ("observed 0.40 < 0.10"): say what was needed.
+    evidence = (
+        f"observed {observed} {symbol} {bound}"
+        if passed
+        else f"observed {observed}, needs {symbol} {bound}"
+    )
     return Claim(statement, value, op, threshold, passed, evidence, kind)
 
 
@@ -301,12 +307,12 @@ def claim(
     >>> clear_claims()
     >>> claim("Batching raises throughput", 12.5, ">", 2, unit="×")
     ✔ Batching raises throughput  (observed 12.50× > 2.00×)
-    >>> claim("Rare events are rare", 0.4, "<", 0.1)
-    ✘ Rare events are rare  (observed 0.40 < 0.10)
+    >>> claim("Rare", 0.4, "<", 0.1)
+    ✘ Rare  (observed 0.40, needs < 0.10)
     >>> verdict()
     Traceback (most recent call last):
     ...
-    mlsys_kit.claims.ClaimFailed: 1 of 2 lessons failed: Rare events are rare (observed 0.40 < 0.10)
+    mlsys_kit.claims.ClaimFailed: 1 of 2 lessons failed: Rare (observed 0.40, needs < 0.10)
     """
     _state("lesson", statement, value, op, threshold, digits, unit, measured)
 

@@ -67,7 +67,7 @@ def test_a_failed_lesson_is_shown_and_the_verdict_fails_after_all_are_shown(
     out = capsys.readouterr().out
     assert "✘ Rare" in out and "✔ Common" in out and "✔ check: Sums to one" in out
     with pytest.raises(
-        ClaimFailed, match=r"^1 of 2 lessons failed: Rare \(observed 0.40 < 0.10\)$"
+        ClaimFailed, match=r"^1 of 2 lessons failed: Rare \(observed 0.40, needs < 0.10\)$"
     ):
         verdict()
     assert capsys.readouterr().out == "Lessons: 1 of 2 held · checks: 1 of 1 held\n"
@@ -192,3 +192,9 @@ def test_metrics_are_shown_rounded_and_collected_at_full_precision(
 def test_bad_metrics_are_refused(name: str, value: float) -> None:
     with pytest.raises(ParameterError, match=r"^record"):
         record(name, value)
+
+
+def test_a_failed_claim_says_what_was_needed_not_a_false_inequality():
+    failed = evaluate_claim("Rare events are rare", 0.078, "<", 0.01, digits=3)
+    assert not failed.passed
+    assert failed.evidence == "observed 0.078, needs < 0.010"
