@@ -37,6 +37,7 @@ SUBPACKAGES = {
     "features",
     "modeling",
     "monitoring",
+    "continual",
 }
 
 
