@@ -78,7 +78,7 @@ from mlsys_kit.params import (
     check_type,
     make_rng,
 )
-from mlsys_kit.stats import MeanInterval
+from mlsys_kit.stats import MeanInterval, rank_auc
 
 __all__ = [
     "accuracy_coverage",
@@ -470,17 +470,13 @@ def auc_difference_interval(
 
 
 def _rank_auc(positive: np.ndarray, score: np.ndarray, owner: str) -> float:
-    """ROC AUC as the Mann–Whitney U statistic on average ranks (ties count one half)."""
-    from scipy.stats import rankdata
-
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    """ROC AUC of one resample (:func:`mlsys_kit.stats.rank_auc`); an error with one class."""
+    auc = rank_auc(positive, score)
+    if np.isnan(auc):
         raise ParameterError(
             f"{owner}: a bootstrap resample holds one class only: too few rows of one class"
         )
-    ranks = rankdata(score)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return auc
 
 
 # --- Confidence measurement ---------------------------------------------------------------------

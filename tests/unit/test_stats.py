@@ -8,7 +8,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from mlsys_kit.params import ParameterError
-from mlsys_kit.stats import bootstrap_auc, mean_interval
+from mlsys_kit.stats import bootstrap_auc, mean_interval, rank_auc
 
 
 def test_mean_interval_matches_scipy_and_refuses_bad_input():
@@ -67,3 +67,11 @@ def test_bootstrap_auc_is_reproducible():
 def test_bootstrap_auc_refuses_bad_input(y, scores, kwargs, message):
     with pytest.raises(ParameterError, match=message):
         bootstrap_auc(y, scores, **kwargs)
+
+
+def test_rank_auc_matches_scikit_learn_with_ties_and_is_nan_for_one_class():
+    rng = np.random.default_rng(1)
+    y = (rng.random(500) < 0.1).astype(int)
+    score = np.round(rng.normal(size=500) + y, 1)  # ties
+    assert rank_auc(y, score) == pytest.approx(roc_auc_score(y, score))
+    assert np.isnan(rank_auc(np.zeros(5, dtype=int), np.arange(5.0)))
