@@ -292,7 +292,7 @@ def run_continual_loop(
     n_updates: int | None = None,
     seed: Seed = 0,
 ) -> RetrainingRun:
-    """Replay a marketplace through the four stages of continual learning, update by update.
+    """Replay a marketplace through the update loop (schedule, data, train, evaluate).
 
     Parameters
     ----------
