@@ -38,6 +38,7 @@ SUBPACKAGES = {
     "modeling",
     "monitoring",
     "continual",
+    "responsible",
 }
 
 
