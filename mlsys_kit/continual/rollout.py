@@ -13,7 +13,10 @@ one-sided two-proportion score test
 (:func:`statsmodels.stats.proportion.test_proportions_2indep`) on the counts so far. Looking
 after every interval is looking many times, so each look uses ``alpha / n_intervals``
 (Bonferroni): the chance that a canary as good as the champion is ever rolled back stays at
-most about ``alpha``.
+most about ``alpha``. The score test is a normal approximation, too eager on a handful of
+requests (one bad prediction in the canary's first twenty looks alarming): the guard waits
+until the canary's bad predictions expected at the pooled rate reach ``min_expected_bad``
+(5, the textbook rule for the approximation).
 
 The test is statsmodels'; the routing and the sequential loop are hand-written because they
 *are* the lesson: how the share ``p`` trades the time to catch a bad canary against the
@@ -24,7 +27,7 @@ Examples
 >>> runs = simulate_canaries(0.02, 0.04, shares=[0.05, 0.2], requests_per_interval=2000,
 ...                          n_intervals=24, n_canaries=200, seed=0)
 >>> frame = runs.to_frame()
->>> bool(frame.loc[0.2, "hours to rollback"] < frame.loc[0.05, "hours to rollback"])
+>>> bool(frame.loc[0.2, "hours live"] < frame.loc[0.05, "hours live"])
 True
 """
 
@@ -80,25 +83,25 @@ class CanaryRuns(Report):
     n_intervals: int
 
     @property
+    def intervals_live(self) -> np.ndarray:
+        """Intervals each canary served: until its rollback, or the whole horizon."""
+        return np.nan_to_num(self.rollback_interval, nan=float(self.n_intervals))
+
+    @property
     def rolled_back(self) -> np.ndarray:
         """Whether each canary was rolled back within the horizon (bool array)."""
         return np.isfinite(self.rollback_interval)
 
     def to_frame(self) -> pd.DataFrame:
-        """Per share: rollback rate, mean intervals to rollback, requests and harm served.
+        """Per share: rollback rate, mean intervals lived, requests and harm served.
 
-        ``hours to rollback`` is the mean over the rolled-back canaries (NaN when none was).
+        ``hours live`` is the mean number of intervals a canary served, the horizon for one
+        never rolled back (so a share that rarely catches a bad canary does not look fast).
         """
-        rolled = self.rolled_back
-        with np.errstate(invalid="ignore"):
-            time = [
-                float(np.nanmean(row)) if ok.any() else np.nan
-                for row, ok in zip(self.rollback_interval, rolled, strict=True)
-            ]
         return pd.DataFrame(
             {
-                "rolled back": rolled.mean(axis=1),
-                "hours to rollback": time,
+                "rolled back": self.rolled_back.mean(axis=1),
+                "hours live": self.intervals_live.mean(axis=1),
                 "canary requests": self.canary_requests.mean(axis=1),
                 "bad served": self.canary_bad.mean(axis=1),
                 "excess bad served": self.excess_bad.mean(axis=1),
@@ -116,6 +119,7 @@ def simulate_canaries(
     n_intervals: int,
     n_canaries: int = 1000,
     alpha: float = 0.05,
+    min_expected_bad: float = 5.0,
     seed: Seed = 0,
 ) -> CanaryRuns:
     """Simulate canary releases guarded by a sequential one-sided two-proportion test.
@@ -140,6 +144,10 @@ def simulate_canaries(
         Simulated releases per share (≥ 1).
     alpha : float, default 0.05
         Family-wise false-rollback level of the guard over the horizon, in ``(0, 1)``.
+    min_expected_bad : float, default 5.0
+        The guard tests only once the canary's bad predictions expected at the pooled rate
+        (both models' bad predictions over both models' requests) reach this number (≥ 0;
+        0 tests from the first request on).
     seed : int or numpy.random.Generator, default 0
         Randomness of the routing and of the predictions.
 
@@ -173,6 +181,7 @@ def simulate_canaries(
     n_intervals = check_int("n_intervals", n_intervals, min=1, owner=owner)
     n_canaries = check_int("n_canaries", n_canaries, min=1, owner=owner)
     alpha = check_float("alpha", alpha, min=0, max=1, open_min=True, open_max=True, owner=owner)
+    min_expected_bad = check_float("min_expected_bad", min_expected_bad, min=0, owner=owner)
     share = check_array("shares", shares, ndim=1, min_length=1, dtype=float, owner=owner)
     if not ((share > 0) & (share < 1)).all():
         raise ParameterError(f"{owner}: every share must be in (0, 1); got {share.tolist()!r}")
@@ -196,7 +205,9 @@ def simulate_canaries(
     bad_champion = rng.binomial(to_champion, champion_rate)
     n1, c1 = to_canary.cumsum(axis=2), bad_canary.cumsum(axis=2)
     n2, c2 = to_champion.cumsum(axis=2), bad_champion.cumsum(axis=2)
-    testable = (n1 > 0) & (n2 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (c1 + c2) / np.maximum(n1 + n2, 1)
+    testable = (n1 > 0) & (n2 > 0) & (n1 * pooled >= min_expected_bad)
     with np.errstate(divide="ignore", invalid="ignore"):
         pvalue = test_proportions_2indep(
             c1, np.maximum(n1, 1), c2, np.maximum(n2, 1), alternative="larger", method="score"

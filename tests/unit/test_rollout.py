@@ -34,7 +34,7 @@ def test_a_rolled_back_canary_serves_no_more_than_until_its_rollback():
 
 def test_bigger_share_detects_sooner_and_good_canary_is_rarely_rolled_back():
     bad = simulate_canaries(0.02, 0.04, shares=[0.02, 0.2], **COMMON, seed=2).to_frame()
-    assert bad.loc[0.2, "hours to rollback"] < bad.loc[0.02, "hours to rollback"]
+    assert bad.loc[0.2, "hours live"] < bad.loc[0.02, "hours live"]
     good = simulate_canaries(0.02, 0.02, shares=[0.1], **COMMON, seed=3)
     assert good.rolled_back.mean() <= 0.05
 
@@ -47,19 +47,29 @@ def test_same_seed_same_runs_and_frame_columns():
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == [
         "rolled back",
-        "hours to rollback",
+        "hours live",
         "canary requests",
         "bad served",
         "excess bad served",
     ]
 
 
-def test_never_rolled_back_gives_nan_time_and_horizon_exposure():
+def test_never_rolled_back_gives_nan_interval_and_lives_the_whole_horizon():
     runs = simulate_canaries(
         0.02, 0.02, shares=[0.01], requests_per_interval=10, n_intervals=3, n_canaries=20, seed=0
     )
     assert not runs.rolled_back.any()
-    assert np.isnan(runs.to_frame().loc[0.01, "hours to rollback"])
+    assert np.isnan(runs.rollback_interval).all()
+    assert runs.to_frame().loc[0.01, "hours live"] == 3
+
+
+def test_the_guard_waits_for_enough_expected_bad_predictions():
+    # a tiny share: a handful of canary requests an hour; the score test would alarm on noise
+    tiny = {"requests_per_interval": 2000, "n_intervals": 48, "n_canaries": 2000, "seed": 4}
+    eager = simulate_canaries(0.03, 0.03, shares=[0.01], min_expected_bad=0, **tiny)
+    patient = simulate_canaries(0.03, 0.03, shares=[0.01], **tiny)
+    assert patient.rolled_back.mean() < eager.rolled_back.mean()
+    assert patient.rolled_back.mean() <= 0.05
 
 
 def test_traffic_per_interval_array():
@@ -86,6 +96,7 @@ def test_traffic_per_interval_array():
         ({"n_intervals": 0}, "n_intervals"),
         ({"n_canaries": 0}, "n_canaries"),
         ({"alpha": 1.0}, "alpha"),
+        ({"min_expected_bad": -1}, "min_expected_bad"),
         ({"requests_per_interval": -5}, "requests_per_interval"),
         ({"requests_per_interval": [10, 20]}, "requests_per_interval"),
         ({"requests_per_interval": 2.5}, "whole number"),
