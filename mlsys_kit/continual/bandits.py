@@ -9,7 +9,10 @@ every user to a model at random, whatever has been learnt so far; a **bandit** s
 to the models that have converted better so far. The price of testing is the **regret**: the
 conversions lost against always serving the best model (per segment: the best model for that
 user), summed over users. :func:`simulate_bandits` runs many independent experiments at once and
-returns each policy's cumulative (pseudo-)regret, the expected conversions lost, user by user.
+returns each policy's cumulative (pseudo-)regret, the expected conversions lost, user by user,
+and the users each model served: :meth:`BanditRuns.picked_best` says whether a policy's pick at
+the end (the model it served most, or the one with the best observed rate, an A/B test's winner)
+is the best model.
 
 The policies are river's (:mod:`river.bandit`, version 0.26.1), with their defaults:
 
@@ -89,12 +92,17 @@ class BanditRuns(Report):
         ``(n_policies, n_runs)``: the share of users served their best model.
     rates : numpy.ndarray
         ``(n_segments, n_arms)``: the conversion rates simulated.
+    served, converted : numpy.ndarray
+        ``(n_policies, n_runs, n_arms)``: users each model served by the end, and how many of
+        them converted (all segments together).
     """
 
     policies: tuple[str, ...]
     regret: np.ndarray
     best_share: np.ndarray
     rates: np.ndarray
+    served: np.ndarray
+    converted: np.ndarray
 
     def final(self, policy: str) -> np.ndarray:
         """Regret after the last user, one value per run, of ``policy``."""
@@ -107,6 +115,32 @@ class BanditRuns(Report):
         curve = self.regret[self.policies.index(policy)]
         middle = curve[:, curve.shape[1] // 2 - 1]
         return middle, curve[:, -1] - middle
+
+    def picked_best(self, policy: str, *, by: str = "most served") -> np.ndarray:
+        """Whether ``policy``'s pick at the end is the best model, per run (one segment only).
+
+        ``by="most served"`` picks the model that served the most users (what a bandit has
+        shifted its users to); ``by="best rate"`` the model with the highest observed
+        conversion rate (how an A/B test names its winner). Ties count as a miss when a tied
+        model is not among the best.
+        """
+        owner = "BanditRuns.picked_best"
+        policy = check_choice("policy", policy, self.policies, owner=owner)
+        by = check_choice("by", by, ("most served", "best rate"), owner=owner)
+        if self.rates.shape[0] != 1:
+            raise ParameterError(
+                f"{owner}: the best model is defined for one segment; got {self.rates.shape[0]}"
+            )
+        i = self.policies.index(policy)
+        served = self.served[i]
+        if by == "most served":
+            score = served
+        else:
+            score = np.divide(self.converted[i], served, out=np.full(served.shape, -1.0),
+                              where=served > 0)  # fmt: skip
+        best = self.rates[0] == self.rates[0].max()
+        top = score == score.max(axis=1, keepdims=True)
+        return ~(top & ~best).any(axis=1)
 
     def to_frame(self) -> pd.DataFrame:
         """Per policy: final regret (mean and 90% interval over runs), the halves, best share."""
@@ -233,6 +267,8 @@ def simulate_bandits(
     runs = np.arange(n_runs)
     regret = np.empty((len(names), n_runs, n_steps))
     best_share = np.empty((len(names), n_runs))
+    served_by_arm = np.empty((len(names), n_runs, n_arms))
+    converted_by_arm = np.empty((len(names), n_runs, n_arms))
     coin_seed = int(rng.integers(2**63))
     for i, name in enumerate(names):
         coins = np.random.default_rng(coin_seed)  # the same coin flips for every policy
@@ -255,4 +291,5 @@ def simulate_bandits(
             hits += rate == best[seg]
         regret[i] = np.cumsum(lost, axis=1)
         best_share[i] = hits / n_steps
-    return BanditRuns(names, regret, best_share, table)
+        served_by_arm[i], converted_by_arm[i] = counts.sum(axis=1), sums.sum(axis=1)
+    return BanditRuns(names, regret, best_share, table, served_by_arm, converted_by_arm)

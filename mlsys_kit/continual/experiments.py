@@ -26,7 +26,10 @@ integration of the random walk of the cumulative statistic), checked in the unit
 takes seconds at twenty looks.
 
 **Interleaving.** Two rankers order the results of a query. An A/B test shows each user one
-ranker's list and compares, between the two groups of users, the share of users who click. An
+ranker's list and compares a per-user metric between the two groups of users: the share of
+users who click anything (the least sensitive metric under a cascade click model), or the
+reciprocal rank of the first click (1 / its position, 0 without a click: it also sees *where*
+users click). An
 interleaving experiment shows every user one list that mixes both rankers' results and credits
 each click to the ranker that contributed the clicked result. :func:`team_draft` is
 team-draft interleaving (Radlinski, Kurup and Joachims, 2008): like captains picking teams,
@@ -38,9 +41,12 @@ Users follow the *cascade* click model (Craswell et al., 2008): a user reads the
 top, clicks a result with its attractiveness and then stops, and after a result not clicked
 reads on with probability ``patience``. A user's query is drawn uniformly, and team-draft's
 coins are fair, so every user of a test is an independent draw with the same probabilities
-(of clicking at all, under A or under B; of crediting A or B in an interleaved list): the
+(of a first click at each position, under A or under B; of crediting A or B in an
+interleaved list): the
 function computes those probabilities exactly, over every query and every sequence of coins,
-and draws users' outcomes as binomial and multinomial counts. ``tests/unit/test_experiments.py``
+and draws users' outcomes as binomial and multinomial counts (the counts of first clicks per
+position give the reciprocal ranks' mean and variance, for Welch's test,
+:func:`scipy.stats.ttest_ind_from_stats`). ``tests/unit/test_experiments.py``
 checks the probabilities against users simulated one by one, click by click.
 
 Examples
@@ -90,8 +96,8 @@ __all__ = [
 #: How an experimenter may decide, look by look (see :class:`ABTestRuns`).
 STOPPING_RULES = ("fixed horizon", "peeking", "bonferroni", "o'brien-fleming")
 
-#: The two ways :func:`simulate_ranker_tests` compares rankers.
-RANKER_TESTS = ("a/b test", "interleaving")
+#: The three ways :func:`simulate_ranker_tests` compares rankers.
+RANKER_TESTS = ("a/b any click", "a/b reciprocal rank", "interleaving")
 
 
 #: Bounds of a rate, in [0, 1], and of a level (alpha, power), in (0, 1), for ``check_float``.
@@ -495,10 +501,12 @@ class RankerTestRuns(Report):
     users : numpy.ndarray
         Users in the test (both groups of an A/B test together), increasing.
     detected : dict
-        For ``"a/b test"`` and ``"interleaving"``: ``(n_experiments, len(users))`` bools,
-        whether the experiment's test declared B better with that many users.
+        For each of :data:`RANKER_TESTS`: ``(n_experiments, len(users))`` bools, whether the
+        experiment's test declared B better with that many users.
     click_rate_a, click_rate_b : float
-        The share of users who click something in A's list, in B's list (the A/B metric).
+        The share of users who click something in A's list, in B's list (the any-click metric).
+    reciprocal_rank_a, reciprocal_rank_b : float
+        The mean reciprocal rank of the first click (0 without one) in A's list, in B's.
     credit_a, credit_b : float
         The share of users of an interleaved list whose click is credited to A, to B (a user
         clicks at most once; the rest click nothing, a tie).
@@ -510,6 +518,8 @@ class RankerTestRuns(Report):
     detected: dict[str, np.ndarray]
     click_rate_a: float
     click_rate_b: float
+    reciprocal_rank_a: float
+    reciprocal_rank_b: float
     credit_a: float
     credit_b: float
     alpha: float
@@ -564,10 +574,14 @@ def simulate_ranker_tests(
     cascade click model: from the top, clicking a result with its attractiveness and then
     stopping, reading on after a result not clicked with probability ``patience``.
 
-    * **A/B test** with ``n`` users: ``n // 2`` see A's list and ``n // 2`` B's; statsmodels'
-      two-sided score test compares the shares of users who click
-      (:func:`statsmodels.stats.proportion.test_proportions_2indep`), and B is detected when
-      ``p < alpha`` with B ahead.
+    * **A/B test** with ``n`` users: ``n // 2`` see A's list and ``n // 2`` B's. Two per-user
+      metrics, each with its own test: ``"a/b any click"``, statsmodels' two-sided score test
+      on the shares of users who click
+      (:func:`statsmodels.stats.proportion.test_proportions_2indep`); ``"a/b reciprocal
+      rank"``, Welch's two-sided t-test (:func:`scipy.stats.ttest_ind_from_stats`) on the
+      reciprocal rank of the user's first click (1 / position, 0 without a click), which also
+      rewards a ranker for clicks higher in the list. B is detected when ``p < alpha`` with B
+      ahead. Both metrics are read on the same users.
     * **Interleaving** with ``n`` users: every user sees a team-draft interleaving of both
       lists (:func:`team_draft`, fresh coins per user), and a click counts for the team that
       picked the result. B is detected when the exact two-sided sign test on the users who
@@ -614,9 +628,10 @@ def simulate_ranker_tests(
     >>> best, worst = np.array([[0, 1, 2]]), np.array([[2, 1, 0]])
     >>> runs = simulate_ranker_tests(attract, worst, best, users=[100, 400], length=3,
     ...                              n_experiments=200, seed=0)
-    >>> runs.power("interleaving") > runs.power("a/b test")
+    >>> runs.power("interleaving") > runs.power("a/b any click")
     array([ True,  True])
     """
+    from scipy.stats import ttest_ind_from_stats
     from statsmodels.stats.proportion import binom_test, test_proportions_2indep
 
     owner = "simulate_ranker_tests"
@@ -644,18 +659,33 @@ def simulate_ranker_tests(
 
     clicks = [_first_click(np.take_along_axis(attract, r[:, :length], axis=1), patience)
               for r in rankings]  # fmt: skip
-    rate_a, rate_b = (float(c.sum(axis=1).mean()) for c in clicks)
+    position = [c.mean(axis=0) for c in clicks]  # chance of a first click at each position
+    rate_a, rate_b = (float(p.sum()) for p in position)
+    rr = 1 / np.arange(1, length + 1)
+    rr_a, rr_b = (float(p @ rr) for p in position)
     credit_a, credit_b = _interleaved_credit(attract, *rankings, length, patience)
 
     shape = (n_experiments, len(sizes))
     half = sizes // 2
     new_half = np.diff(half, prepend=0)
-    click_a = rng.binomial(new_half, rate_a, size=shape).cumsum(axis=1)
-    click_b = rng.binomial(new_half, rate_b, size=shape).cumsum(axis=1)
+    by_position = []  # per group: first clicks at each position, users so far
+    for chances in position:
+        chances = np.append(chances, max(0.0, 1 - chances.sum()))  # the last: no click
+        drawn = rng.multinomial(new_half[None, :], chances / chances.sum(), size=shape)
+        by_position.append(drawn[..., :length].cumsum(axis=1))
+    click_a, click_b = (c.sum(axis=-1) for c in by_position)
     with np.errstate(divide="ignore", invalid="ignore"):
         ab = test_proportions_2indep(click_b, half, click_a, half, method="score")
-    ab_pvalue = np.nan_to_num(np.asarray(ab.pvalue, dtype=float), nan=1.0)
-    ab_detected = (ab_pvalue < alpha) & (click_b > click_a)
+        ab_pvalue = np.nan_to_num(np.asarray(ab.pvalue, dtype=float), nan=1.0)
+        ab_detected = (ab_pvalue < alpha) & (click_b > click_a)
+        mean_a, mean_b = ((c @ rr) / half for c in by_position)
+        sd_a, sd_b = (
+            np.sqrt(np.maximum(0.0, ((c @ rr**2) / half - m**2) * half / np.maximum(half - 1, 1)))
+            for c, m in zip(by_position, (mean_a, mean_b), strict=True)
+        )
+        rr_test = ttest_ind_from_stats(mean_b, sd_b, half, mean_a, sd_a, half, equal_var=False)
+        rr_pvalue = np.nan_to_num(np.asarray(rr_test.pvalue, dtype=float), nan=1.0)
+    rr_detected = (rr_pvalue < alpha) & (mean_b > mean_a)
 
     new_users = np.diff(sizes, prepend=0)
     outcome = np.array([credit_a, credit_b, max(0.0, 1 - credit_a - credit_b)])
@@ -667,9 +697,15 @@ def simulate_ranker_tests(
     il_pvalue[some] = binom_test(wins_b[some], decisive[some], 0.5, alternative="larger")
     return RankerTestRuns(
         users=sizes.astype(np.int64),
-        detected={"a/b test": ab_detected, "interleaving": il_pvalue < alpha / 2},
+        detected={
+            "a/b any click": ab_detected,
+            "a/b reciprocal rank": rr_detected,
+            "interleaving": il_pvalue < alpha / 2,
+        },
         click_rate_a=rate_a,
         click_rate_b=rate_b,
+        reciprocal_rank_a=rr_a,
+        reciprocal_rank_b=rr_b,
         credit_a=credit_a,
         credit_b=credit_b,
         alpha=alpha,

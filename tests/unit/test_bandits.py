@@ -125,3 +125,25 @@ def test_unknown_policy_in_results_is_refused():
     runs = simulate_bandits([0.1, 0.2], policies="ucb1", n_steps=10, n_runs=2)
     with pytest.raises(ParameterError, match="choose one of 'ucb1'"):
         runs.final("thompson")
+
+
+def test_served_and_converted_count_every_user_and_picks_name_the_best():
+    runs = simulate_bandits([0.1, 0.6], n_steps=300, n_runs=20, seed=3)
+    assert runs.served.shape == runs.converted.shape == (len(BANDIT_POLICIES), 20, 2)
+    assert (runs.served.sum(axis=2) == 300).all()
+    assert ((runs.converted >= 0) & (runs.converted <= runs.served)).all()
+    thompson = runs.policies.index("thompson")
+    assert runs.served[thompson, :, 1] / 300 == pytest.approx(runs.best_share[thompson])
+    assert runs.picked_best("thompson").all()  # a gap of 0.5: found in every run
+    assert runs.picked_best("a/b split", by="best rate").all()
+    tied = simulate_bandits([0.4, 0.4], policies="ucb1", n_steps=20, n_runs=3)
+    assert tied.picked_best("ucb1").all()  # every model is a best one
+
+
+def test_picked_best_refuses_segments_and_unknown_rules():
+    segmented = simulate_bandits([[0.1, 0.2], [0.2, 0.1]], policies="thompson", n_steps=10,
+                                 n_runs=2)  # fmt: skip
+    with pytest.raises(ParameterError, match="one segment"):
+        segmented.picked_best("thompson")
+    with pytest.raises(ParameterError, match="choose one of 'most served', 'best rate'"):
+        segmented.picked_best("thompson", by="votes")

@@ -161,7 +161,7 @@ def _world(seed=0, n_queries=8, n_items=12):
 def _users_one_by_one(attract, order_a, order_b, length, patience, n_users, seed):
     """Users simulated one at a time, click by click, with team_draft itself."""
     rng = np.random.default_rng(seed)
-    any_a = any_b = credit_a = credit_b = 0
+    any_a = any_b = credit_a = credit_b = rr_a = rr_b = 0.0
     for _ in range(n_users):
         q = rng.integers(attract.shape[0])
 
@@ -173,8 +173,10 @@ def _users_one_by_one(attract, order_a, order_b, length, patience, n_users, seed
                     return None
             return None
 
-        any_a += first_click(order_a[q, :length]) is not None
-        any_b += first_click(order_b[q, :length]) is not None
+        k_a, k_b = first_click(order_a[q, :length]), first_click(order_b[q, :length])
+        any_a, any_b = any_a + (k_a is not None), any_b + (k_b is not None)
+        rr_a += 0 if k_a is None else 1 / (k_a + 1)
+        rr_b += 0 if k_b is None else 1 / (k_b + 1)
         draft = team_draft(order_a[q].tolist(), order_b[q].tolist(), length=length, seed=rng)
         k = first_click(draft.items)
         if k is not None:
@@ -182,13 +184,18 @@ def _users_one_by_one(attract, order_a, order_b, length, patience, n_users, seed
             clicks[k] = True
             got_a, got_b = draft.credit(clicks)
             credit_a, credit_b = credit_a + got_a, credit_b + got_b
-    return np.array([any_a, any_b, credit_a, credit_b]) / n_users
+    return np.array([any_a, any_b, credit_a, credit_b, rr_a, rr_b]) / n_users
 
 
 def test_exact_probabilities_agree_with_users_simulated_one_by_one():
     attract, order_a, order_b = _world()
     runs = simulate_ranker_tests(attract, order_a, order_b, users=[10], length=6, n_experiments=1)
-    exact = np.array([runs.click_rate_a, runs.click_rate_b, runs.credit_a, runs.credit_b])
+    exact = np.array(
+        [
+            *(runs.click_rate_a, runs.click_rate_b, runs.credit_a, runs.credit_b),
+            *(runs.reciprocal_rank_a, runs.reciprocal_rank_b),
+        ]
+    )
     n = 20_000
     sampled = _users_one_by_one(attract, order_a, order_b, 6, 0.9, n, seed=1)
     assert np.all(np.abs(sampled - exact) < 4 * np.sqrt(0.25 / n))
@@ -200,11 +207,17 @@ def test_interleaving_detects_a_better_ranker_with_fewer_users():
     runs = simulate_ranker_tests(attract, order_a, order_b, users=users, n_experiments=300)
     assert isinstance(runs, RankerTestRuns)
     assert runs.click_rate_b > runs.click_rate_a and runs.credit_b > runs.credit_a
-    needed_ab = runs.users_needed("a/b test")
+    assert runs.reciprocal_rank_b > runs.reciprocal_rank_a
+    needed_ab = runs.users_needed("a/b any click")
+    needed_rr = runs.users_needed("a/b reciprocal rank")
     needed_il = runs.users_needed("interleaving")
-    assert needed_il < needed_ab
+    assert needed_il < needed_rr < needed_ab  # reciprocal rank also sees where users click
     frame = runs.to_frame()
-    assert list(frame.columns) == ["a/b test power", "interleaving power"]
+    assert list(frame.columns) == [
+        "a/b any click power",
+        "a/b reciprocal rank power",
+        "interleaving power",
+    ]
     assert (np.diff(frame["interleaving power"].to_numpy()) > -0.1).all()  # grows with users
 
 
@@ -212,7 +225,8 @@ def test_equal_rankers_are_rarely_called_different():
     attract, order_a, _ = _world(n_queries=10)
     runs = simulate_ranker_tests(attract, order_a, order_a, users=[500, 5000], n_experiments=2000)
     assert runs.credit_a == pytest.approx(runs.credit_b)
-    for test in ("a/b test", "interleaving"):
+    assert runs.reciprocal_rank_a == pytest.approx(runs.reciprocal_rank_b)
+    for test in ("a/b any click", "a/b reciprocal rank", "interleaving"):
         assert (runs.power(test) < 0.045).all()  # one side of a two-sided 5% test
     assert np.isnan(runs.users_needed("interleaving"))
 
