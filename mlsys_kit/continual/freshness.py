@@ -61,7 +61,6 @@ from mlsys_kit.params import (
 )
 from mlsys_kit.results import Report
 from mlsys_kit.sim import Drift
-from mlsys_kit.stats import bootstrap_auc
 
 __all__ = [
     "CadenceRuns",
@@ -213,17 +212,19 @@ class CadenceRuns(Report):
     labels: np.ndarray
     window: np.ndarray
 
-    def bootstrap_mean_auc(self, *, n_boot: int = 200, seed: Seed = 0) -> np.ndarray:
-        """The mean AUC over the windows, per cadence, on paired bootstrap resamples.
+    def bootstrap_mean_auc(self, *, n_boot: int = 1000, seed: Seed = 0) -> np.ndarray:
+        """The mean AUC over the windows, per cadence, on paired, stratified bootstrap resamples.
 
-        Each window's rows are resampled with :func:`mlsys_kit.stats.bootstrap_auc`, every
-        cadence scored on the same resample; a resample's value is the mean of its windows'
-        AUCs. The spread of a difference between two columns is the test-set noise of that
-        difference on this horizon.
+        Each window's positives and negatives are resampled separately (a stratified
+        bootstrap: every resample keeps the window's class counts, so no resample of a window
+        with few frauds loses its AUC to a missing class), every cadence scored on the same
+        resample; a resample's value is the mean of its windows' AUCs. The spread of a
+        difference between two columns is the test-set noise of that difference on this
+        horizon: the models are fixed, and the stream is the one given.
 
         Parameters
         ----------
-        n_boot : int, default 200
+        n_boot : int, default 1000
             Resamples (≥ 1).
         seed : int or numpy.random.Generator, default 0
             Draws the resamples.
@@ -231,6 +232,11 @@ class CadenceRuns(Report):
         Returns
         -------
         numpy.ndarray of shape (n_boot, len(cadences))
+
+        Raises
+        ------
+        mlsys_kit.params.ParameterError
+            When ``n_boot < 1``, or no evaluation window holds both classes.
         """
         owner = "CadenceRuns.bootstrap_mean_auc"
         n_boot = check_int("n_boot", n_boot, min=1, owner=owner)
@@ -238,14 +244,17 @@ class CadenceRuns(Report):
         per_window = []
         for w in range(len(self.window_starts)):
             rows = self.window == w
-            if len(np.unique(self.labels[rows])) == 2:
+            positive = self.labels[rows].astype(bool)
+            if positive.any() and not positive.all():
+                scores = self.scores[rows]
                 per_window.append(
-                    bootstrap_auc(self.labels[rows], self.scores[rows], n_boot=n_boot, seed=rng)
+                    _stratified_bootstrap_auc(
+                        scores[positive], scores[~positive], n_boot=n_boot, rng=rng
+                    )
                 )
         if not per_window:
             raise ParameterError(f"{owner}: no evaluation window holds both classes")
-        with np.errstate(invalid="ignore"):
-            return np.nanmean(np.stack(per_window), axis=0)
+        return np.mean(np.stack(per_window), axis=0)
 
     def gain(self, often: float, rarely: float) -> np.ndarray:
         """Per evaluation window, the AUC served at cadence ``often`` minus at ``rarely``.
@@ -545,6 +554,59 @@ def _score(model: Any, x: np.ndarray) -> np.ndarray:
     if hasattr(model, "decision_function"):
         return np.asarray(model.decision_function(x), dtype=float)
     return np.asarray(model.predict_proba(x), dtype=float)[:, 1]
+
+
+_RESAMPLES_PER_BLOCK = 250  # keeps a block's count matrices small (resamples × rows)
+
+
+def _stratified_bootstrap_auc(
+    positives: np.ndarray, negatives: np.ndarray, *, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """AUC of each model (column) on resamples drawing positives and negatives separately.
+
+    ``positives`` and ``negatives`` are the scores, shape ``(n, n_models)``; both kinds are
+    resampled with replacement at their own count, once per resample for every model (paired).
+    """
+    out = np.empty((n_boot, positives.shape[1]))
+    for start in range(0, n_boot, _RESAMPLES_PER_BLOCK):
+        size = min(_RESAMPLES_PER_BLOCK, n_boot - start)
+        weights_pos = _resample_counts(len(positives), size, rng)
+        weights_neg = _resample_counts(len(negatives), size, rng)
+        out[start : start + size] = _weighted_auc(positives, negatives, weights_pos, weights_neg)
+    return out
+
+
+def _resample_counts(n: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Shape ``(size, n)``: how often each of ``n`` rows is drawn, in ``size`` resamples of n."""
+    draws = rng.integers(0, n, size=(size, n), dtype=np.int64) + (np.arange(size) * n)[:, None]
+    return np.bincount(draws.ravel(), minlength=size * n).reshape(size, n).astype(np.int32)
+
+
+def _weighted_auc(
+    positives: np.ndarray, negatives: np.ndarray, weights_pos: np.ndarray, weights_neg: np.ndarray
+) -> np.ndarray:
+    """ROC AUC of each model with integer row weights (one row per resample), ties one half.
+
+    ``positives`` ``(n_pos, n_models)`` and ``negatives`` ``(n_neg, n_models)`` are the scores;
+    the weights are counts, ``(n_resamples, n_pos)`` and ``(n_resamples, n_neg)``. Per model,
+    the negatives' weights are summed cumulatively in score order, and each positive reads how
+    much weight lies below and level with it. Integer arithmetic throughout, so the result is
+    exact whatever the platform. Returns ``(n_resamples, n_models)``.
+    """
+    n_neg, n_models = negatives.shape
+    order = np.argsort(negatives, axis=0, kind="stable")  # (n_neg, n_models)
+    by_score = weights_neg[:, order.T.ravel()].reshape(len(weights_neg), n_models, n_neg)
+    cumulative = np.zeros((len(weights_neg), n_models, n_neg + 1), dtype=np.int32)
+    np.cumsum(by_score, axis=2, dtype=np.int32, out=cumulative[:, :, 1:])
+    out = np.empty((len(weights_neg), n_models))
+    pairs = weights_pos.sum(axis=1, dtype=np.int64) * weights_neg.sum(axis=1, dtype=np.int64)
+    for j in range(n_models):
+        sorted_neg = negatives[order[:, j], j]
+        below = np.searchsorted(sorted_neg, positives[:, j], side="left")
+        upto = np.searchsorted(sorted_neg, positives[:, j], side="right")
+        halves = cumulative[:, j, below] + cumulative[:, j, upto]  # 2·below + tied
+        out[:, j] = (weights_pos * halves).sum(axis=1, dtype=np.int64) / (2 * pairs)
+    return out
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:

@@ -121,6 +121,77 @@ def test_cadence_counts_fits_and_rows_and_frequent_retraining_wins():
     assert np.quantile(boot[:, 0] - boot[:, 2], 0.05) > 0
 
 
+def cadence_runs_of(labels, scores, window):
+    """A CadenceRuns holding only what ``bootstrap_mean_auc`` reads."""
+    scores = np.asarray(scores, dtype=float).reshape(len(labels), -1)
+    n_windows = int(np.max(window)) + 1
+    return CadenceRuns(
+        cadences=tuple(float(c) for c in range(1, scores.shape[1] + 1)),
+        window_starts=tuple(float(w) for w in range(n_windows)),
+        auc=np.full((scores.shape[1], n_windows), np.nan),
+        fits=np.ones(scores.shape[1], dtype=int),
+        rows_processed=np.ones(scores.shape[1], dtype=int),
+        scores=scores,
+        labels=np.asarray(labels, dtype=int),
+        window=np.asarray(window),
+    )
+
+
+def test_bootstrap_is_stratified_so_a_window_with_one_fraud_never_drops_out():
+    rng = np.random.default_rng(0)
+    # window 0: a single positive, ranked above every negative; window 1: a coin flip
+    labels = np.r_[1, np.zeros(199), rng.random(400) < 0.5].astype(int)
+    scores = np.r_[5.0, rng.normal(size=199), rng.normal(size=400)]
+    window = np.r_[np.zeros(200), np.ones(400)].astype(int)
+    boot = cadence_runs_of(labels, scores, window).bootstrap_mean_auc(n_boot=300, seed=1)
+    assert boot.shape == (300, 1) and np.isfinite(boot).all()
+    # window 0 scores 1.0 on every resample (the fraud is always drawn): the mean is 0.5 + half
+    # of window 1's AUC, which stays near a coin flip
+    assert np.all(boot >= 0.5) and abs(boot.mean() - 0.75) < 0.02
+
+
+def test_weighted_auc_matches_the_auc_of_the_repeated_rows():
+    from sklearn.metrics import roc_auc_score
+
+    from mlsys_kit.continual.freshness import _weighted_auc
+
+    rng = np.random.default_rng(3)
+    positives = rng.integers(0, 5, 30).astype(float)  # integer scores: many ties
+    negatives = rng.integers(0, 4, 50).astype(float)
+    weights_pos = rng.integers(0, 3, (4, 30)).astype(float)
+    weights_neg = rng.integers(0, 3, (4, 50)).astype(float)
+    got = _weighted_auc(
+        np.column_stack([positives, -positives]),  # two models, the second one reversed
+        np.column_stack([negatives, -negatives]),
+        weights_pos,
+        weights_neg,
+    )
+    assert got.shape == (4, 2)
+    for b in range(4):
+        scores = np.r_[
+            np.repeat(positives, weights_pos[b].astype(int)),
+            np.repeat(negatives, weights_neg[b].astype(int)),
+        ]
+        labels = np.r_[np.ones(int(weights_pos[b].sum())), np.zeros(int(weights_neg[b].sum()))]
+        assert got[b, 0] == pytest.approx(roc_auc_score(labels, scores))
+        assert got[b, 1] == pytest.approx(roc_auc_score(labels, -scores))
+
+
+def test_bootstrap_keeps_class_counts_and_pairs_the_cadences():
+    rng = np.random.default_rng(2)
+    labels = (rng.random(500) < 0.1).astype(int)
+    sharp = labels + rng.normal(0, 0.5, 500)
+    runs = cadence_runs_of(labels, np.column_stack([sharp, sharp]), np.zeros(500, dtype=int))
+    boot = runs.bootstrap_mean_auc(n_boot=100, seed=0)
+    np.testing.assert_array_equal(boot[:, 0], boot[:, 1])  # same resample for every cadence
+    np.testing.assert_array_equal(boot, runs.bootstrap_mean_auc(n_boot=100, seed=0))
+    assert boot.std() > 0
+    with pytest.raises(ParameterError, match="no evaluation window holds both classes"):
+        cadence_runs_of(
+            np.zeros(10, dtype=int), np.arange(10), np.zeros(10, dtype=int)
+        ).bootstrap_mean_auc()
+
+
 def test_lag_keeps_training_rows_before_it():
     x, y, day = flipping_stream()
     runs = retrain_on_cadence(
