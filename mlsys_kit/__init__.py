@@ -27,6 +27,7 @@ and one subpackage per part of the book, each module a topic of its chapter:
 ``mlsys_kit.deployment``            Ch. 7: model artifacts, the prediction service
 ``mlsys_kit.monitoring``            Ch. 8: feedback loops, shifts, drift, detectors, alerts
 ``mlsys_kit.continual``             Ch. 9: retraining, freshness, tests in production, bandits
+``mlsys_kit.infrastructure``        Ch. 10: model store, feature store
 ``mlsys_kit.responsible``           Ch. 11: fairness by group, proxies, mitigation, impossibility
 ==================================  ===========================================================
 

@@ -39,6 +39,7 @@ SUBPACKAGES = {
     "monitoring",
     "continual",
     "responsible",
+    "infrastructure",
 }
 
 
