@@ -269,7 +269,7 @@ def run_one(
     environment = {RUN_DIR_ENV: str(artifacts.resolve())}
     if not draw_figures:
         environment[FIGURES_ENV] = "text"
-    previous = {name: os.environ.get(name) for name in environment}
+    previous = {variable: os.environ.get(variable) for variable in environment}
     os.environ.update(environment)
     watchdog = _Watchdog(timeout)
     start = time.perf_counter()
@@ -290,11 +290,11 @@ def run_one(
         error = _error_summary(exc)
     finally:
         watchdog.cancel()
-        for name, value in previous.items():
+        for variable, value in previous.items():  # not `name`: the notebook's name is returned
             if value is None:
-                os.environ.pop(name, None)
+                os.environ.pop(variable, None)
             else:
-                os.environ[name] = value
+                os.environ[variable] = value
     seconds = time.perf_counter() - start
     if watchdog.fired:
         error = f"Timeout: the run took longer than {timeout:g} s and was stopped"

@@ -85,6 +85,7 @@ def test_a_sweep_runs_in_parallel_into_one_folder_and_records_every_run(
 
     assert [r.label for r in results] == ["n=5", "n=7"], "results in the order of the specs"
     assert [r.parameters for r in results] == [{"n": 5}, {"n": 7}]
+    assert {r.name for r in results} == {tiny.name}, "the notebook's name, not an env variable's"
     assert [r.claims[0].value for r in results] == [5, 7], "each run got its own values"
     assert all(r.ok for r in results) and len(seen) == 2
     for n in (5, 7):
