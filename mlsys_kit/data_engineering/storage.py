@@ -53,7 +53,7 @@ import pandas as pd
 
 from mlsys_kit.params import ParameterError, check_bool, check_choice, check_int, check_type
 
-__all__ = ["ENGINES", "Engine", "write_to_engine", "sql_types", "database_size"]
+__all__ = ["ENGINES", "Engine", "write_to_engine", "sql_types", "sqlite_rows", "database_size"]
 
 #: The engines :func:`write_to_engine` knows: a row store and a column store.
 ENGINES: tuple[str, ...] = ("sqlite", "duckdb")
@@ -341,6 +341,33 @@ def _load_sqlite(df: pd.DataFrame, path: Path, table: str, create: str) -> sqlit
     connection = sqlite3.connect(path, isolation_level=None)  # autocommit: one statement, one tx
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(create)
+    marks = ", ".join("?" * len(df.columns))
+    connection.execute("BEGIN")
+    connection.executemany(f'INSERT INTO "{table}" VALUES ({marks})', sqlite_rows(df))
+    connection.execute("COMMIT")
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # move the rows into the file itself
+    return connection
+
+
+def sqlite_rows(df: pd.DataFrame) -> list[tuple]:
+    """A frame's rows as SQLite stores them: timestamps as ISO 8601 text, booleans as 0/1.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The rows to insert; categorical columns are stored as their text.
+
+    Returns
+    -------
+    list of tuple
+        One tuple per row, in column order, for ``sqlite3.Connection.executemany``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"t": pd.to_datetime(["2024-01-02"]), "ok": [True], "x": [1.5]})
+    >>> sqlite_rows(frame)
+    [('2024-01-02', 1, 1.5)]
+    """
     columns = []
     for name in df.columns:
         col = df[name]
@@ -352,12 +379,7 @@ def _load_sqlite(df: pd.DataFrame, path: Path, table: str, create: str) -> sqlit
             columns.append(col.astype(str).tolist())
         else:
             columns.append(col.tolist())
-    marks = ", ".join("?" * len(df.columns))
-    connection.execute("BEGIN")
-    connection.executemany(f'INSERT INTO "{table}" VALUES ({marks})', zip(*columns, strict=True))
-    connection.execute("COMMIT")
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # move the rows into the file itself
-    return connection
+    return list(zip(*columns, strict=True))
 
 
 def _load_duckdb(df: pd.DataFrame, path: Path, table: str, create: str, threads: int) -> Any:
