@@ -13,5 +13,7 @@ Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
 ``detectors``       "Detecting Data Distribution Shifts": drift detectors on streams
 ``expectations``    "Monitoring and Observability": raw-input schema checks
 ``dashboards``      "Monitoring and Observability": metrics with delayed labels, alerts
+``addressing``      "General Data Distribution Shifts" (unit change, label schema change)
+                    and "Addressing Data Distribution Shifts" (recent, all or weighted data)
 ==================  ==================================================================
 """
