@@ -12,7 +12,10 @@ Serves *Designing Machine Learning Systems* (Chip Huyen, O'Reilly 2022):
                 data-driven approach, trade-offs between desiderata): a model's rates by
                 group with paired bootstrap intervals (demographic parity and equalized
                 odds differences), calibration within groups (the impossibility result),
-                and fairlearn's ThresholdOptimizer as a fairness–accuracy trade-off
+                fairlearn's ThresholdOptimizer and ExponentiatedGradient as two
+                fairness–accuracy trade-offs, and skewed sampling measured on its own
+                (a representative and a skewed sample of equal size, an interval over
+                repeated draws)
 ``cards``       "Responsible AI", "Create model cards": a model card (skops) generated
                 from the run: evaluation overall and by slice and group with paired
                 bootstrap intervals, limitations computed from them, the training data's

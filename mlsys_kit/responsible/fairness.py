@@ -24,6 +24,17 @@ data-driven approach" and "Understand the trade-offs between different desiderat
 * :func:`fit_threshold_tradeoff`: fairlearn's
   :class:`~fairlearn.postprocessing.ThresholdOptimizer` fitted at several tolerances of its
   constraint (its ``tol``), one point of the fairness–accuracy trade-off each.
+* :func:`fit_reduction_tradeoff`: fairlearn's
+  :class:`~fairlearn.reductions.ExponentiatedGradient` (in-processing: it retrains the
+  estimator on reweighted rows) at several bounds of its constraint (the constraint's
+  ``difference_bound``), the same trade-off by another road.
+* :func:`sample_skewed_pair`: a representative training sample and one of the same size in
+  which one group keeps only a share of its rows (the others' rows fill the gap), sharing
+  every other row: skewed sampling as a source of bias, measured on its own.
+* :func:`interval_over_repeats`: the interval of a mean over repeated draws (of training
+  samples) when each draw was scored on the same bootstrap resamples of the test rows; both
+  the resamples and the draws are resampled (a two-level bootstrap), so the interval holds
+  the noise of the training draws as well as that of the test rows.
 
 fairlearn is imported inside the functions that use it: ``import mlsys_kit`` stays instant.
 
@@ -43,6 +54,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +73,7 @@ from mlsys_kit.params import (
     make_rng,
 )
 from mlsys_kit.results import Report
+from mlsys_kit.stats import MeanInterval
 
 __all__ = [
     "GROUP_RATES",
@@ -73,6 +86,12 @@ __all__ = [
     "ThresholdTradeoff",
     "TRADEOFF_CONSTRAINTS",
     "fit_threshold_tradeoff",
+    "ReductionTradeoff",
+    "REDUCTION_CONSTRAINTS",
+    "fit_reduction_tradeoff",
+    "SkewedPair",
+    "sample_skewed_pair",
+    "interval_over_repeats",
 ]
 
 #: The rates :class:`GroupRates` computes per group, from the confusion counts of each group.
@@ -580,3 +599,317 @@ def fit_threshold_tradeoff(
         for tol in tols
     )
     return ThresholdTradeoff(constraints, tuple(float(t) for t in tols), optimizers)
+
+
+#: The constraints of :func:`fit_reduction_tradeoff`, as fairlearn's reductions name them.
+REDUCTION_CONSTRAINTS = (
+    "demographic_parity",
+    "equalized_odds",
+    "true_positive_rate_parity",
+    "false_positive_rate_parity",
+    "error_rate_parity",
+)
+
+
+@dataclass(frozen=True)
+class ReductionTradeoff:
+    """Fitted ExponentiatedGradient models, one per bound of their fairness constraint.
+
+    Attributes
+    ----------
+    constraints : str
+        The constraint, one of :data:`REDUCTION_CONSTRAINTS`.
+    bounds : tuple of float
+        The constraint's ``difference_bound`` of each model: how far each group's rate may
+        stray from the overall rate on the fitting rows.
+    models : tuple of fairlearn.reductions.ExponentiatedGradient
+        The fitted models (each a random mix of estimators trained on reweighted rows).
+    """
+
+    constraints: str
+    bounds: tuple[float, ...]
+    models: tuple[Any, ...]
+
+    def predict(self, X: Any, *, seed: Seed = 0) -> dict[float, np.ndarray]:
+        """Each model's decisions on ``X``, by bound (a mix picks its estimator at random).
+
+        Unlike ThresholdOptimizer, no sensitive attribute is needed at prediction time.
+        """
+        rng = make_rng(seed, owner="ReductionTradeoff.predict")
+        dense = _dense(X)
+        return {
+            bound: np.asarray(model.predict(dense, random_state=int(rng.integers(2**31)))).astype(
+                bool
+            )
+            for bound, model in zip(self.bounds, self.models, strict=True)
+        }
+
+
+def fit_reduction_tradeoff(
+    estimator: Any,
+    X: Any,
+    y: Any,
+    sensitive: Any,
+    *,
+    bounds: Sequence[float],
+    constraints: str = "demographic_parity",
+    max_iter: int = 50,
+) -> ReductionTradeoff:
+    """Fit fairlearn's ExponentiatedGradient at several bounds of its fairness constraint.
+
+    The reduction retrains a copy of ``estimator`` on reweighted rows, again and again, and
+    returns a random mix of the classifiers it trained that minimizes the error while each
+    group's rate stays within ``bound`` of the overall rate (for two groups of shares ``p``
+    and ``1 − p``, a gap between groups of at most ``bound / max(p, 1 − p)``). Bound 0 asks
+    for strict parity; a large bound gives back the unconstrained model. The sensitive
+    attribute is used to fit only, never to predict.
+
+    In fairlearn ≥ 0.5 the bound of the constraint is the constraint's ``difference_bound``;
+    ``ExponentiatedGradient(eps=...)`` only bounds the Lagrange multipliers, and is left at
+    its default here.
+
+    Parameters
+    ----------
+    estimator : unfitted classifier whose ``fit`` takes ``sample_weight``
+        The base estimator (cloned for every bound), e.g. a logistic regression; a Pipeline
+        does not route ``sample_weight``: encode the rows first and pass the last step.
+    X : array-like or sparse matrix, shape (n_rows, n_features)
+        The fitting rows, encoded (a sparse matrix is made dense: fairlearn needs it so).
+    y, sensitive : array-like, shape (n_rows,)
+        Their labels (binary) and their sensitive attribute.
+    bounds : sequence of float
+        Bounds, each ≥ 0; at least one.
+    constraints : str, default "demographic_parity"
+        One of :data:`REDUCTION_CONSTRAINTS`.
+    max_iter : int, default 50
+        ExponentiatedGradient's iterations at most (≥ 1).
+
+    Returns
+    -------
+    ReductionTradeoff
+        The fitted models, with ``predict(X, seed=...)``.
+
+    Raises
+    ------
+    mlsys_kit.params.ParameterError
+        No bound, a negative or infinite one, an unknown constraint, ``max_iter < 1``, or
+        ``X``, ``y`` and ``sensitive`` of different lengths.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> group = np.repeat(["a", "b"], 200)
+    >>> X = rng.normal(size=(400, 2)) + (group == "b")[:, None]
+    >>> y = (X[:, 0] + rng.normal(size=400)) > 0.5
+    >>> tradeoff = fit_reduction_tradeoff(LogisticRegression(), X, y, group, bounds=[0.0, 0.5])
+    >>> decisions = tradeoff.predict(X, seed=0)
+    >>> gap = {b: abs(d[:200].mean() - d[200:].mean()) for b, d in decisions.items()}
+    >>> bool(gap[0.0] < gap[0.5])
+    True
+    """
+    from fairlearn.reductions import (
+        DemographicParity,
+        EqualizedOdds,
+        ErrorRateParity,
+        ExponentiatedGradient,
+        FalsePositiveRateParity,
+        TruePositiveRateParity,
+    )
+    from sklearn.base import clone
+
+    owner = "fit_reduction_tradeoff"
+    constraints = check_choice("constraints", constraints, REDUCTION_CONSTRAINTS, owner=owner)
+    max_iter = check_int("max_iter", max_iter, min=1, owner=owner)
+    limits = check_array("bounds", bounds, ndim=1, min_length=1, dtype=float, owner=owner)
+    if not (np.isfinite(limits).all() and (limits >= 0).all()):
+        raise ParameterError(f"{owner}: bounds must be finite and ≥ 0; got {limits.tolist()!r}")
+    dense = _dense(X)
+    labels = _binary("y", y, owner)
+    attribute = np.asarray(sensitive, dtype=object)
+    check_same_length(X=dense, y=labels, sensitive=attribute, owner=owner)
+    moment = {
+        "demographic_parity": DemographicParity,
+        "equalized_odds": EqualizedOdds,
+        "true_positive_rate_parity": TruePositiveRateParity,
+        "false_positive_rate_parity": FalsePositiveRateParity,
+        "error_rate_parity": ErrorRateParity,
+    }[constraints]
+    models = tuple(
+        ExponentiatedGradient(
+            clone(estimator), moment(difference_bound=float(bound)), max_iter=max_iter
+        ).fit(dense, labels, sensitive_features=attribute)
+        for bound in limits
+    )
+    return ReductionTradeoff(constraints, tuple(float(b) for b in limits), models)
+
+
+def _dense(X: Any) -> Any:
+    """``X`` as fairlearn's reductions accept it: a sparse matrix made dense."""
+    return X.toarray() if hasattr(X, "toarray") else X
+
+
+@dataclass(frozen=True)
+class SkewedPair:
+    """Two training samples of the same size: representative, and skewed against one group.
+
+    Attributes
+    ----------
+    representative : pandas.DataFrame
+        A random sample of the rows.
+    skewed : pandas.DataFrame
+        The same rows, except that the group keeps only ``kept`` of its ``in_group`` rows;
+        rows of the other groups, not in the representative sample, fill the gap.
+    group : object
+        The under-represented group.
+    in_group, kept : int
+        The group's rows in the representative sample, and in the skewed one.
+    """
+
+    representative: pd.DataFrame
+    skewed: pd.DataFrame
+    group: Any
+    in_group: int
+    kept: int
+
+
+def sample_skewed_pair(
+    rows: pd.DataFrame,
+    column: str,
+    group: Any,
+    *,
+    n_rows: int,
+    keep: float,
+    seed: Seed = 0,
+) -> SkewedPair:
+    """Draw a representative sample and a skewed one of the same size, sharing most rows.
+
+    The representative sample draws ``n_rows`` rows at random. The skewed one keeps every
+    row of the other groups, a random share ``keep`` of the group's rows, and fills the
+    rest with other groups' rows from outside the representative sample. The two differ
+    only in the group's share, so a model trained on each measures what skewed sampling
+    alone does (the rows they share cancel most of the noise of the draw). The shared rows
+    keep the representative sample's order, so with ``keep = 1`` the two are identical.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        The rows to draw from.
+    column : str
+        The column holding the groups.
+    group : object
+        The group to under-represent; it must occur in ``column``.
+    n_rows : int
+        Rows of each sample (≥ 1, at most ``len(rows)``).
+    keep : float
+        Share of the group's rows the skewed sample keeps, in [0, 1] (1: the same sample).
+    seed : int or numpy.random.Generator, default 0
+        Draws the samples.
+
+    Returns
+    -------
+    SkewedPair
+        The two samples, with the group's row counts in each.
+
+    Raises
+    ------
+    mlsys_kit.params.ParameterError
+        An unknown column or group, ``n_rows`` out of range, ``keep`` outside [0, 1], or too
+        few rows of the other groups outside the representative sample to fill the gap.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"sex": ["F"] * 300 + ["M"] * 700, "x": range(1000)})
+    >>> pair = sample_skewed_pair(rows, "sex", "F", n_rows=200, keep=0.1, seed=0)
+    >>> len(pair.representative), len(pair.skewed)
+    (200, 200)
+    >>> int((pair.skewed["sex"] == "F").sum()) == pair.kept == round(0.1 * pair.in_group)
+    True
+    """
+    owner = "sample_skewed_pair"
+    if not isinstance(rows, pd.DataFrame):
+        raise ParameterError(f"{owner}: rows must be a pandas DataFrame")
+    column = check_choice("column", column, list(rows.columns), owner=owner)
+    group = check_choice(
+        "group", group, sorted(rows[column].dropna().unique(), key=str), owner=owner
+    )
+    n_rows = check_int("n_rows", n_rows, min=1, max=len(rows), owner=owner)
+    keep = check_float("keep", keep, min=0, max=1, owner=owner)
+    rng = make_rng(seed, owner=owner)
+    representative = rows.sample(n_rows, random_state=rng)
+    members = representative[column] == group
+    in_group = int(members.sum())
+    kept = round(keep * in_group)
+    outside = rows.drop(representative.index)
+    fill = outside[outside[column] != group]
+    if len(fill) < in_group - kept:
+        raise ParameterError(
+            f"{owner}: {in_group - kept} rows of other groups are needed to fill the skewed"
+            f" sample, and only {len(fill)} lie outside the representative one: lower n_rows"
+        )
+    kept_rows = representative[members].sample(kept, random_state=rng).index
+    # the shared rows stay in the representative's order (keep = 1: the very same sample,
+    # so a model fitted on each is the same bit for bit), the fill rows come last
+    skewed = pd.concat(
+        [
+            representative[~members | representative.index.isin(kept_rows)],
+            fill.sample(in_group - kept, random_state=rng),
+        ]
+    )
+    return SkewedPair(representative, skewed, group, in_group, kept)
+
+
+def interval_over_repeats(values: Any, *, level: float = 0.9, seed: Seed = 0) -> MeanInterval:
+    """The mean over repeats of per-resample values, with a two-level bootstrap interval.
+
+    ``values[b, r]`` is a statistic of repeat ``r`` (e.g. a model trained on the ``r``-th
+    draw of a training sample, minus its paired baseline) on bootstrap resample ``b`` of the
+    test rows, every repeat on the same resamples (from :func:`bootstrap_group_rates` or
+    :func:`mlsys_kit.stats.bootstrap_auc`). Each resample also redraws the repeats with
+    replacement, so the interval holds the spread between training draws as well as the
+    noise of the test rows. With few repeats the interval is somewhat too narrow (a
+    bootstrap of ``n`` draws has a spread ``√((n − 1)/n)`` of the true one).
+
+    Parameters
+    ----------
+    values : array-like of float, shape (n_boot, n_repeats)
+        At least one resample and two repeats; NaN (an empty rate) is skipped.
+    level : float, default 0.9
+        The interval's level, in (0, 1).
+    seed : int or numpy.random.Generator, default 0
+        Redraws the repeats.
+
+    Returns
+    -------
+    mlsys_kit.stats.MeanInterval
+        The mean over resamples and repeats, and the percentile interval's ends.
+
+    Raises
+    ------
+    mlsys_kit.params.ParameterError
+        Not a 2-D array, fewer than two repeats, no finite value, or ``level`` out of (0, 1).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> values = rng.normal(0.5, 0.1, size=(200, 8))
+    >>> mean, low, high = interval_over_repeats(values, seed=0)
+    >>> bool(low < 0.5 < high), bool(high - low < 0.2)
+    (True, True)
+    """
+    owner = "interval_over_repeats"
+    level = check_float("level", level, min=0, max=1, open_min=True, open_max=True, owner=owner)
+    x = check_array("values", values, ndim=2, min_length=1, dtype=float, owner=owner)
+    if x.shape[1] < 2:
+        raise ParameterError(
+            f"{owner}: values must hold at least two repeats (columns); got {x.shape[1]}"
+        )
+    if not np.isfinite(x).any():
+        raise ParameterError(f"{owner}: values hold no finite value")
+    rng = make_rng(seed, owner=owner)
+    draws = rng.integers(0, x.shape[1], size=x.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample whose draws are all NaN
+        means = np.nanmean(np.take_along_axis(x, draws, axis=1), axis=1)
+    low, high = np.nanquantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return MeanInterval(float(np.nanmean(x)), float(low), float(high))

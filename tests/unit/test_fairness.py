@@ -1,4 +1,4 @@
-"""Tests of ``responsible.fairness``: group rates with intervals, calibration, thresholds."""
+"""Tests of ``responsible.fairness``: group rates, calibration, mitigations, skewed samples."""
 
 from __future__ import annotations
 
@@ -12,13 +12,19 @@ from mlsys_kit.responsible.fairness import (
     GROUP_RATES,
     GroupCalibrator,
     GroupRates,
+    ReductionTradeoff,
     ScoreBalance,
+    SkewedPair,
     ThresholdTradeoff,
     bootstrap_group_rates,
     bootstrap_score_balance,
     calibrate_within_groups,
+    fit_reduction_tradeoff,
     fit_threshold_tradeoff,
+    interval_over_repeats,
+    sample_skewed_pair,
 )
+from mlsys_kit.stats import MeanInterval
 
 
 def _biased(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -172,3 +178,136 @@ def test_threshold_tradeoff_tightens_parity():
         fit_threshold_tradeoff(model, X, y, group, tolerances=[-0.1])
     with pytest.raises(ParameterError, match="grid_size"):
         fit_threshold_tradeoff(model, X, y, group, tolerances=[0.0], grid_size=2)
+
+
+# fairlearn's reductions emit pandas deprecation warnings from inside (pandas 3, fairlearn 0.15)
+_PANDAS4 = "ignore::pandas.errors.Pandas4Warning"
+
+
+@pytest.mark.filterwarnings(_PANDAS4)
+def test_reduction_tradeoff_tightens_parity_without_the_attribute_at_prediction():
+    y, score, _, group = _biased(n=1500, seed=7)
+    X = np.column_stack([score, (group == "m").astype(float)])  # the attribute leaks through
+    tradeoff = fit_reduction_tradeoff(LogisticRegression(), X, y, group, bounds=[0.0, 1.0])
+    assert isinstance(tradeoff, ReductionTradeoff)
+    assert tradeoff.bounds == (0.0, 1.0) and tradeoff.constraints == "demographic_parity"
+    decisions = tradeoff.predict(X, seed=0)  # no sensitive attribute needed
+    rates = bootstrap_group_rates(
+        y, {str(b): d for b, d in decisions.items()}, group, n_boot=10, seed=0
+    )
+    assert rates.parity_difference("0.0", boot=False) < 0.05
+    assert rates.parity_difference("1.0", boot=False) > 0.15
+    again = tradeoff.predict(X, seed=0)
+    assert all((again[b] == decisions[b]).all() for b in decisions)
+
+
+@pytest.mark.filterwarnings(_PANDAS4)
+def test_reduction_tradeoff_takes_sparse_rows_and_other_constraints():
+    from scipy import sparse
+
+    y, score, _, group = _biased(n=600, seed=8)
+    X = sparse.csr_matrix(np.column_stack([score, np.ones_like(score)]))
+    tradeoff = fit_reduction_tradeoff(
+        LogisticRegression(), X, y, group, bounds=[0.05], constraints="equalized_odds", max_iter=5
+    )
+    assert tradeoff.predict(X, seed=1)[0.05].shape == (600,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"bounds": []}, "bounds"),
+        ({"bounds": [-0.1]}, "finite and ≥ 0"),
+        ({"bounds": [np.inf]}, "finite and ≥ 0"),
+        ({"constraints": "calibration"}, "constraints"),
+        ({"max_iter": 0}, "max_iter"),
+        ({"y": [0, 1]}, "same length"),
+        ({"y": [0, 2, 1, 0]}, "binary"),
+    ],
+)
+def test_reduction_tradeoff_refuses_bad_inputs(kwargs, message):
+    args = {"y": [0, 1, 1, 0], "bounds": [0.0]}
+    args.update(kwargs)
+    X = np.arange(8.0).reshape(4, 2)
+    with pytest.raises(ParameterError, match=message):
+        fit_reduction_tradeoff(LogisticRegression(), X, args.pop("y"), list("aabb"), **args)
+
+
+def _people(n: int = 1000) -> pd.DataFrame:
+    return pd.DataFrame({"sex": ["F"] * (n * 3 // 10) + ["M"] * (n - n * 3 // 10), "x": range(n)})
+
+
+def test_skewed_pair_has_equal_sizes_and_shares_the_other_rows():
+    rows = _people()
+    pair = sample_skewed_pair(rows, "sex", "F", n_rows=300, keep=0.1, seed=0)
+    assert isinstance(pair, SkewedPair)
+    assert len(pair.representative) == len(pair.skewed) == 300
+    assert pair.in_group == int((pair.representative["sex"] == "F").sum())
+    assert pair.kept == round(0.1 * pair.in_group) == int((pair.skewed["sex"] == "F").sum())
+    # the skewed sample keeps every other-group row of the representative one...
+    others = pair.representative.index[pair.representative["sex"] == "M"]
+    assert set(others) <= set(pair.skewed.index)
+    # ...and its group's rows are drawn from the representative ones; no row twice
+    kept = pair.skewed.index[pair.skewed["sex"] == "F"]
+    assert set(kept) <= set(pair.representative.index)
+    assert pair.skewed.index.is_unique
+    same = sample_skewed_pair(rows, "sex", "F", n_rows=300, keep=0.1, seed=np.random.default_rng(0))
+    assert same.skewed.index.equals(pair.skewed.index)
+
+
+def test_skewed_pair_edges():
+    rows = _people()
+    whole = sample_skewed_pair(rows, "sex", "F", n_rows=300, keep=1.0, seed=1)
+    assert whole.skewed.equals(whole.representative)  # same rows, same order
+    none = sample_skewed_pair(rows, "sex", "F", n_rows=300, keep=0.0, seed=1)
+    assert none.kept == 0 and (none.skewed["sex"] == "M").all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"column": "age"}, "column"),
+        ({"group": "X"}, "group"),
+        ({"n_rows": 0}, "n_rows"),
+        ({"n_rows": 1001}, "n_rows"),
+        ({"keep": 1.5}, "keep"),
+        ({"n_rows": 900, "keep": 0.0}, "rows of other groups are needed"),
+    ],
+)
+def test_skewed_pair_refuses_bad_inputs(kwargs, message):
+    args = {"column": "sex", "group": "F", "n_rows": 300, "keep": 0.1}
+    args.update(kwargs)
+    column, group = args.pop("column"), args.pop("group")
+    with pytest.raises(ParameterError, match=message):
+        sample_skewed_pair(_people(), column, group, **args)
+    with pytest.raises(ParameterError, match="DataFrame"):
+        sample_skewed_pair([1, 2], "sex", "F", n_rows=1, keep=0.5)
+
+
+def test_interval_over_repeats_holds_the_spread_between_repeats():
+    rng = np.random.default_rng(0)
+    # the same test noise for all repeats, and repeats that differ by much more
+    tight = rng.normal(0, 0.01, size=(300, 1)) + np.zeros((300, 6))
+    spread = tight + np.array([-1.0, -0.5, 0.0, 0.0, 0.5, 1.0])
+    narrow, wide = interval_over_repeats(tight, seed=0), interval_over_repeats(spread, seed=0)
+    assert isinstance(wide, MeanInterval)
+    assert wide.high - wide.low > 20 * (narrow.high - narrow.low)
+    assert wide.low < wide.mean < wide.high
+    with_nan = spread.copy()
+    with_nan[0, 0] = np.nan
+    assert np.isfinite(interval_over_repeats(with_nan, seed=0).low)
+    assert interval_over_repeats(spread, seed=3) == interval_over_repeats(spread, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("values", "kwargs", "message"),
+    [
+        ([0.1, 0.2], {}, "values"),
+        ([[0.1], [0.2]], {}, "at least two repeats"),
+        ([[np.nan, np.nan]], {}, "no finite value"),
+        ([[0.1, 0.2]], {"level": 1.0}, "level"),
+    ],
+)
+def test_interval_over_repeats_refuses_bad_inputs(values, kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        interval_over_repeats(values, **kwargs)
