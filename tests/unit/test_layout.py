@@ -20,6 +20,7 @@ PACKAGE = Path(mlsys_kit.__file__).parent
 CORE = {
     "claims",
     "datasets",
+    "exercises",
     "notebook",
     "params",
     "results",
