@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -68,6 +69,7 @@ __all__ = [
     "check_array",
     "check_same_length",
     "check_type",
+    "check_file_names",
     "make_rng",
     "Seed",
     "Int",
@@ -278,6 +280,34 @@ def check_type(
         names = " or ".join(kind.__name__ for kind in wanted)
         raise _refuse(f"{name} must be a {names}; got {type(value).__name__}", owner)
     return value
+
+
+def check_file_names(name: str, values: Iterable[str], *, owner: str | None = None) -> list[str]:
+    """Return ``values`` stripped, blanks dropped, if each can safely name a file or folder.
+
+    Allowed: letters, digits and ``. _ @ + -``, not starting with a dot; no name twice.
+
+    Examples
+    --------
+    >>> check_file_names("students", ["ada", " alan ", ""])
+    ['ada', 'alan']
+    >>> check_file_names("students", ["../evil"], owner="release")
+    Traceback (most recent call last):
+    ...
+    mlsys_kit.params.ParameterError: release: students become file names: '../evil' may only ...
+    """
+    names = [str(value).strip() for value in values if str(value).strip()]
+    bad = [n for n in names if not re.fullmatch(r"[\w.@+-]+", n) or n.startswith(".")]
+    if bad:
+        raise _refuse(
+            f"{name} become file names: {', '.join(map(repr, bad))} may only hold letters, "
+            "digits and . _ @ + -, not starting with a dot",
+            owner,
+        )
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise _refuse(f"{name} must not repeat a name: {', '.join(twice)}", owner)
+    return names
 
 
 def check_array(

@@ -6,8 +6,10 @@
                  folder; collect claims, metrics and results
 ``sweep``        parameter grids as run specs, resumable sweeps, their tidy table and figure
 ``reliability``  every claim's pass rate and margins on unseen seeds: the reliability report
+``classroom``    the teacher's workflow: find the exercises, release them (``otter assign``),
+                 check a master, grade a folder of submissions (``otter run``) into one table
 ``cli``          the ``mlsys-kit`` command: ``list``, ``run``, ``sweep``, ``reliability``,
-                 ``refresh``
+                 ``refresh``, ``serve``, ``exercises``
 ===============  =========================================================================
 
 The claims reliability report serves the kit's lesson standard (``CONTRIBUTING.md``): a

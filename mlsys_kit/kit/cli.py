@@ -26,6 +26,7 @@ import argparse
 import os
 import signal
 import sys
+import tempfile
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,7 +141,52 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-body-bytes", type=int, default=1_000_000, help="bytes per request (1,000,000)"
     )
+    _add_exercises_parser(commands)
     return parser
+
+
+def _add_exercises_parser(commands: Any) -> None:
+    exercises = commands.add_parser(
+        "exercises", help="classroom exercises: list, release to students, grade submissions"
+    )
+    actions = exercises.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="the exercise of every chapter, its questions and points")
+    release = actions.add_parser(
+        "release", help="student versions and autograders, ready to hand out (otter assign)"
+    )
+    release.add_argument(
+        "chapters", nargs="*", metavar="CHAPTER", help="e.g. 04 or 04-training-data (default: all)"
+    )
+    release.add_argument("--out", type=Path, required=True, help="the release folder")
+    release.add_argument(
+        "--students",
+        type=Path,
+        metavar="FILE",
+        help="one student name per line: each gets a copy with their own seed",
+    )
+    check = actions.add_parser(
+        "check",
+        help="for authors: solutions pass on several seeds, blank answers fail with hints",
+    )
+    check.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: all")
+    check.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (default 0 1 2)"
+    )
+    grade = actions.add_parser(
+        "grade", help="grade a folder of submitted notebooks into one CSV (otter run)"
+    )
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
+    grade.add_argument("--out", type=Path, required=True, help="the grades CSV to write")
+    grade.add_argument(
+        "--exercise", metavar="CHAPTER", help="which exercise (default: read from the notebooks)"
+    )
+    grade.add_argument(
+        "--autograder", type=Path, help="the zip from 'release' (default: built from the master)"
+    )
+    grade.add_argument("--jobs", type=int, default=2, help="submissions graded at once (2)")
+    grade.add_argument(
+        "--timeout", type=float, default=300, help="seconds per submission before it scores 0 (300)"
+    )
 
 
 def _add_parameter_option(parser: argparse.ArgumentParser, help_: str) -> None:
@@ -544,6 +590,97 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exercises(args: argparse.Namespace) -> int:
+    from mlsys_kit.kit import classroom
+
+    exercises = classroom.discover_exercises()
+    if not exercises:
+        raise UsageError("no exercises found; run from a clone of the mlsys-kit repository")
+    if args.action == "list":
+        for exercise in exercises:
+            points = exercise.points
+            title = CHAPTERS.get(exercise.chapter, exercise.chapter_slug)
+            print(
+                f"{exercise.id}  {title}  ({exercise.path.relative_to(exercise.path.parents[2])})"
+            )
+            print(f"      {len(points)} questions, {sum(points.values()):g} points")
+        return 0
+    try:
+        if args.action == "release":
+            return _exercises_release(classroom, exercises, args)
+        if args.action == "check":
+            return _exercises_check(classroom, exercises, args)
+        return _exercises_grade(classroom, exercises, args)
+    except classroom.ExerciseNotFound as exc:
+        raise UsageError(str(exc).strip("'\"")) from exc
+
+
+def _exercises_release(classroom: Any, exercises: list[Any], args: argparse.Namespace) -> int:
+    chosen = [classroom.find_exercise(ref, exercises) for ref in args.chapters] or exercises
+    students = None
+    if args.students:
+        if not args.students.is_file():
+            raise UsageError(f"--students {args.students}: no such file")
+        students = args.students.read_text(encoding="utf-8").splitlines()
+    for released in classroom.release(chosen, args.out, students=students):
+        print(f"{released.exercise.id}  {released.exercise.chapter_slug}")
+        where = released.student[0].parents[0 if len(released.student) == 1 else 1]
+        print(f"      students:   {len(released.student)} notebook(s) under {where}")
+        print(f"      autograder: {released.autograder}")
+        print(f"      solution:   {released.solution}  (keep it from the students)")
+    return 0
+
+
+def _exercises_check(classroom: Any, exercises: list[Any], args: argparse.Namespace) -> int:
+    chosen = [classroom.find_exercise(ref, exercises) for ref in args.chapters] or exercises
+    failed = 0
+    for exercise in chosen:
+        report = classroom.check_master(exercise, seeds=tuple(args.seeds))
+        cases = len(report.cases)
+        print(f"{exercise.id}  {cases} case runs: {len(report.problems) or 'no'} problems")
+        for problem in report.problems:
+            print(f"      {problem}")
+        failed += bool(report.problems)
+    return 1 if failed else 0
+
+
+def _exercises_grade(classroom: Any, exercises: list[Any], args: argparse.Namespace) -> int:
+    if not args.submissions.is_dir():
+        raise UsageError(f"{args.submissions}: not a folder of submitted notebooks")
+    if args.exercise:
+        exercise = classroom.find_exercise(args.exercise, exercises)
+    else:
+        exercise = classroom.exercise_of(args.submissions, exercises)
+    with tempfile.TemporaryDirectory(prefix="mlsys-kit-autograder-") as tmp:
+        autograder = args.autograder
+        if autograder is None:
+            autograder = classroom.release([exercise], Path(tmp))[0].autograder
+        elif not autograder.is_file():
+            raise UsageError(f"--autograder {autograder}: no such file")
+        book = classroom.grade_folder(
+            args.submissions, exercise, autograder, jobs=args.jobs, timeout=args.timeout
+        )
+    if not book.submissions:
+        raise UsageError(f"{args.submissions}: no .ipynb files in it")
+    _write_csv(book.to_frame(), args.out)
+    summary = args.out.with_name(f"{args.out.stem}-summary.csv")
+    _write_csv(book.summary(), summary)
+    print(book.summary().to_string(index=False))
+    for submission in book.submissions:
+        if submission.reason:
+            print(f"{submission.student}: 0 points: {submission.reason}")
+    print(f"\n{len(book.submissions)} submissions graded: {args.out}, per question: {summary}")
+    return 0
+
+
+def _write_csv(frame: Any, path: Path) -> None:
+    """Write ``frame`` to ``path`` whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    frame.to_csv(partial, index=False)
+    partial.replace(path)
+
+
 COMMANDS = {
     "list": cmd_list,
     "run": cmd_run,
@@ -551,6 +688,7 @@ COMMANDS = {
     "reliability": cmd_reliability,
     "refresh": cmd_refresh,
     "serve": cmd_serve,
+    "exercises": cmd_exercises,
 }
 
 

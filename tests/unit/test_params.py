@@ -4,7 +4,14 @@ import math
 
 import pytest
 
-from mlsys_kit.params import ParameterError, check_bool, check_choice, check_float, check_int
+from mlsys_kit.params import (
+    ParameterError,
+    check_bool,
+    check_choice,
+    check_file_names,
+    check_float,
+    check_int,
+)
 
 
 def test_check_int_accepts_and_returns_in_range_values() -> None:
@@ -54,3 +61,21 @@ def test_check_bool_refuses_strings() -> None:
 
 def test_parameter_error_is_a_value_error() -> None:
     assert issubclass(ParameterError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["ada", "ada"], "must not repeat a name: ada"),
+        (["a/b"], "'a/b' may only hold"),
+        ([".hidden"], "not starting with a dot"),
+        (["ok", "sp ace"], "'sp ace'"),
+    ],
+)
+def test_check_file_names_refuses_what_cannot_name_a_file(values, message):
+    with pytest.raises(ParameterError, match=message):
+        check_file_names("students", values, owner="release")
+
+
+def test_check_file_names_keeps_safe_names_in_order():
+    assert check_file_names("names", ["b.c", " a@x+1 ", "", "-z"]) == ["b.c", "a@x+1", "-z"]
