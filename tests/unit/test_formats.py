@@ -13,6 +13,7 @@ import pytest
 from mlsys_kit.data_engineering.formats import (
     FORMATS,
     FormatError,
+    bytes_read,
     compare_values,
     file_size,
     parquet_bytes_per_value,
@@ -225,3 +226,35 @@ def test_compare_values_counts_changes_and_types(table: pd.DataFrame) -> None:
     assert report.loc["country", "n_changed"] == 0
     with pytest.raises(ParameterError, match="compare_values: cannot compare"):
         compare_values(table, table.head(3))
+
+
+def test_bytes_read_text_reads_the_whole_file_parquet_only_what_is_asked(
+    table: pd.DataFrame, files: dict[str, Path]
+) -> None:
+    for fmt in ("csv", "jsonl"):
+        size = files[fmt].stat().st_size
+        assert bytes_read(files[fmt], fmt) == size
+        assert bytes_read(files[fmt], fmt, columns=["amount"]) == size
+    parquet = files["parquet"]
+    every = bytes_read(parquet, "parquet")
+    one = bytes_read(parquet, "parquet", columns=["amount"])
+    assert one < every
+    assert bytes_read(parquet, "parquet", columns=["amount"]) == one  # a measurement, repeatable
+
+
+def test_bytes_read_skips_row_groups_the_filter_rules_out(
+    table: pd.DataFrame, files: dict[str, Path]
+) -> None:
+    # the fixture's rows are in `id` order, in row groups of 100: ids < 100 are in one of 5
+    parquet = files["parquet"]
+    few = bytes_read(parquet, "parquet", filter=pc.field("id") < 100)
+    every = bytes_read(parquet, "parquet")
+    assert few < every
+    assert bytes_read(parquet, "parquet", filter=pc.field("id") >= 0) == every
+
+
+def test_bytes_read_bad_arguments(files: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match=r"bytes_read: fmt='xml'"):
+        bytes_read(files["csv"], "xml")
+    with pytest.raises(FileNotFoundError, match="no parquet file"):
+        bytes_read(tmp_path / "missing.parquet", "parquet")
