@@ -8,8 +8,10 @@
 ``reliability``  every claim's pass rate and margins on unseen seeds: the reliability report
 ``classroom``    the teacher's workflow: find the exercises, release them (``otter assign``),
                  check a master, grade a folder of submissions (``otter run``) into one table
+``book``         the executed notebooks as a static site that reads offline: chapter map,
+                 pages with parameters, lessons, verdicts and margins, prev/next
 ``cli``          the ``mlsys-kit`` command: ``list``, ``run``, ``sweep``, ``reliability``,
-                 ``refresh``, ``serve``, ``exercises``
+                 ``refresh``, ``serve``, ``exercises``, ``book``
 ===============  =========================================================================
 
 The claims reliability report serves the kit's lesson standard (``CONTRIBUTING.md``): a

@@ -13,6 +13,7 @@ Examples
     mlsys-kit sweep 08/03 --grid shift_sd=0,0.5 --seeds 3 --scheduler tcp://127.0.0.1:8786
     mlsys-kit reliability --seeds 20 --jobs 2     # every claim on unseen seeds
     mlsys-kit serve model.skops --port 8000       # a prediction service; Ctrl-C stops it
+    mlsys-kit book --out site/                    # the executed notebooks as an offline site
 
 Everything a run needs is checked before any kernel starts: the notebooks exist,
 each ``-p`` names a parameter of the notebook, and its value is one the notebook's
@@ -142,6 +143,23 @@ def _parser() -> argparse.ArgumentParser:
         "--max-body-bytes", type=int, default=1_000_000, help="bytes per request (1,000,000)"
     )
     _add_exercises_parser(commands)
+
+    book = commands.add_parser(
+        "book", help="render the executed notebooks into a static site that reads offline"
+    )
+    book.add_argument("--out", type=Path, required=True, help="the site's folder, e.g. site/")
+    book.add_argument(
+        "--run",
+        type=Path,
+        metavar="RUN_FOLDER",
+        help="render a 'mlsys-kit run' folder (default: the committed notebooks)",
+    )
+    book.add_argument(
+        "--report",
+        type=Path,
+        help="claims reliability report (default: the clone's reports/claims-reliability.md)",
+    )
+    book.add_argument("--jobs", type=int, help="notebooks rendered at once (default: the cores)")
     return parser
 
 
@@ -619,9 +637,10 @@ def _exercises_release(classroom: Any, exercises: list[Any], args: argparse.Name
     chosen = [classroom.find_exercise(ref, exercises) for ref in args.chapters] or exercises
     students = None
     if args.students:
-        if not args.students.is_file():
-            raise UsageError(f"--students {args.students}: no such file")
-        students = args.students.read_text(encoding="utf-8").splitlines()
+        try:
+            students = args.students.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise UsageError(f"--students {args.students}: {exc.strerror or exc}") from exc
     for released in classroom.release(chosen, args.out, students=students):
         print(f"{released.exercise.id}  {released.exercise.chapter_slug}")
         where = released.student[0].parents[0 if len(released.student) == 1 else 1]
@@ -681,6 +700,17 @@ def _write_csv(frame: Any, path: Path) -> None:
     partial.replace(path)
 
 
+def cmd_book(args: argparse.Namespace) -> int:
+    from mlsys_kit.kit.book import build_book
+
+    if args.run is not None and not args.run.is_dir():
+        raise UsageError(f"--run {args.run}: not a run folder")
+    book = build_book(args.out, run_dir=args.run, report=args.report, jobs=args.jobs)
+    count = len(book.pages)
+    print(f"{count} notebook{'s' * (count != 1)} rendered in {book.seconds:.1f} s: {book.index}")
+    return 0
+
+
 COMMANDS = {
     "list": cmd_list,
     "run": cmd_run,
@@ -689,6 +719,7 @@ COMMANDS = {
     "refresh": cmd_refresh,
     "serve": cmd_serve,
     "exercises": cmd_exercises,
+    "book": cmd_book,
 }
 
 
