@@ -92,7 +92,9 @@ class Question:
     problems: list[str] = field(default_factory=list)
 
     def answered(self, **answers: object) -> None:
-        """Stop at once, naming them, if any answer is still ``...`` or ``None``.
+        """Stop at once, naming them, if any answer is still ``...`` (the student's blank).
+
+        ``None`` is an answer like any other: some questions have it as a right one.
 
         Examples
         --------
@@ -104,7 +106,7 @@ class Question:
           - `n_rows` is not answered yet: replace the `...` with your answer
         Hint: Count the rows.
         """
-        blank = [name for name, value in answers.items() if value is Ellipsis or value is None]
+        blank = [name for name, value in answers.items() if value is Ellipsis]
         if blank:
             names = ", ".join(f"`{name}`" for name in blank)
             verb = "is" if len(blank) == 1 else "are"
