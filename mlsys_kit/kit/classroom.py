@@ -42,6 +42,7 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from mlsys_kit.params import ParameterError, check_file_names, check_float, check_int
 from mlsys_kit.results import Report
@@ -617,7 +618,8 @@ class MasterCheck(Report):
 def check_master(exercise: Exercise, *, seeds: tuple[int, ...] = (0, 1, 2)) -> MasterCheck:
     """Check a master the way its students will meet it, quickly and in this process.
 
-    ``otter assign`` must succeed; then the solution notebook's code runs once per seed
+    ``otter assign`` must succeed; then (with one native thread, as the notebooks' setup
+    does) the solution notebook's code runs once per seed
     and must pass every test case, and the blank student notebook's code (cells that
     raise are skipped, as otter's grading does) must fail every case with a hint. The
     cases run as otter runs them (as doctests that must print nothing), without a kernel.
@@ -641,10 +643,11 @@ def check_master(exercise: Exercise, *, seeds: tuple[int, ...] = (0, 1, 2)) -> M
         solution_nb = nbformat.read(solution, as_version=4)
     tests = student_nb.metadata["otter"]["tests"]
     cases = []
-    for seed in seeds:
-        namespace = _run_code(solution_nb, seed, allow_errors=False)
-        cases += _run_cases(tests, namespace, f"solution seed={seed}")
-    cases += _run_cases(tests, _run_code(student_nb, seeds[0], allow_errors=True), "blank")
+    with threadpool_limits(limits=1):  # as a notebook's setup does: fast and stable beside others
+        for seed in seeds:
+            namespace = _run_code(solution_nb, seed, allow_errors=False)
+            cases += _run_cases(tests, namespace, f"solution seed={seed}")
+        cases += _run_cases(tests, _run_code(student_nb, seeds[0], allow_errors=True), "blank")
     return MasterCheck(exercise, tuple(cases))
 
 
