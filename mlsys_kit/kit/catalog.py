@@ -35,6 +35,7 @@ __all__ = [
     "NotebookNotFound",
     "InvalidDeclaration",
     "notebooks_dir",
+    "repository_folder",
     "discover",
     "find",
     "coerce_parameters",
@@ -467,12 +468,19 @@ def notebooks_dir() -> Path:
     ``MLSYS_KIT_NOTEBOOKS`` if set; else the repository's ``notebooks/`` (beside the
     installed package, for an editable install or a clone); else ``./notebooks``.
     """
-    if env := os.environ.get(NOTEBOOKS_ENV):
-        return Path(env)
-    beside_package = Path(__file__).resolve().parents[2] / "notebooks"
+    return repository_folder("notebooks", NOTEBOOKS_ENV)
+
+
+def repository_folder(name: str, env: str) -> Path:
+    """A top-level folder of the repository: the path in environment variable ``env`` if
+    set; else ``name`` beside the installed package (an editable install or a clone); else
+    ``./name``."""
+    if value := os.environ.get(env):
+        return Path(value)
+    beside_package = Path(__file__).resolve().parents[2] / name
     if beside_package.is_dir():
         return beside_package
-    return Path.cwd() / "notebooks"
+    return Path.cwd() / name
 
 
 def _load(path: Path) -> dict[str, Any]:

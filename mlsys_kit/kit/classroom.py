@@ -44,6 +44,7 @@ import nbformat
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from mlsys_kit.kit.catalog import repository_folder
 from mlsys_kit.params import ParameterError, check_file_names, check_float, check_int
 from mlsys_kit.results import Report
 
@@ -122,12 +123,7 @@ def exercises_dir() -> Path:
     ``MLSYS_KIT_EXERCISES`` if set; else the repository's ``exercises/`` (beside the
     installed package, for an editable install or a clone); else ``./exercises``.
     """
-    if env := os.environ.get(EXERCISES_ENV):
-        return Path(env)
-    beside_package = Path(__file__).resolve().parents[2] / "exercises"
-    if beside_package.is_dir():
-        return beside_package
-    return Path.cwd() / "exercises"
+    return repository_folder("exercises", EXERCISES_ENV)
 
 
 def discover_exercises(root: Path | None = None) -> list[Exercise]:
