@@ -101,13 +101,15 @@ class PapermillRun(pytest.Item):
         tmp = self.config._tmp_path_factory.mktemp("papermill")  # type: ignore[attr-defined]
         params = {name: value for name, value in self.params.items() if name != EDGE_KEY}
         # nbval renders the figures at the defaults; here only claims are read, so figures are
-        # shown as text and never drawn (about a second per multi-panel figure).
+        # shown as text and never drawn (about a second per multi-panel figure), and the kernel
+        # is killed after its last cell, as nbval does, not left to tear down (half a second).
         result = run_one(
             self.path,
             tmp / self.path.name,
             params,
             notebook_id=self.parent.key,
             draw_figures=False,
+            kill_kernel=True,
         )
         if EDGE_KEY in self.params:
             self._check_edge(result, self.params[EDGE_KEY])
