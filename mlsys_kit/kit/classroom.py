@@ -4,7 +4,7 @@ Every chapter has a master notebook, ``exercises/NN-chapter-slug/NN-exercises.ip
 otter-grader's format (``# ASSIGNMENT CONFIG``, ``# BEGIN QUESTION``, ``# BEGIN SOLUTION``,
 ``# BEGIN TESTS``); its checks use :mod:`mlsys_kit.exercises`.
 
-* :func:`release` runs ``otter assign`` on masters: the student notebook (solutions replaced
+* :func:`release` runs otter's assign on masters: the student notebook (solutions replaced
   by ``...``, tests kept in its metadata so ``grader.check`` works offline) and the autograder
   (the solution notebook and a zip). With ``students``, each student gets their own copy whose
   ``seed`` (:func:`student_seed`, a stable hash of exercise and name) draws their own data.
@@ -223,11 +223,22 @@ def _otter(
 
 
 def _assign(exercise: Exercise, out: Path) -> tuple[Path, Path, Path]:
-    """``otter assign`` into ``out``: (student notebook, solution notebook, autograder zip)."""
-    result = _otter("assign", exercise.path, out)
-    if result.returncode:
-        why = _last_error(result.stderr) or result.stdout[-2000:]
-        raise RuntimeError(f"otter assign failed on {exercise.path}:\n{why}")
+    """``otter assign`` into ``out``: (student notebook, solution notebook, autograder zip).
+
+    Run in this process, through otter's Python API: assigning takes a few hundredths of a
+    second, while otter's command line starts an interpreter and imports otter (about 4 s)
+    for each exercise. otter changes the working folder while it assigns (and restores it),
+    so call this from one thread at a time.
+    """
+    from otter.assign import main as otter_assign
+
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            otter_assign(str(exercise.path), str(out))
+    except Exception as exc:
+        why = f"{type(exc).__name__}: {exc}\n{printed.getvalue()[-2000:]}".rstrip()
+        raise RuntimeError(f"otter assign failed on {exercise.path}:\n{why}") from exc
     name = exercise.path.name
     zips = sorted((out / "autograder").glob("*.zip"))
     autograder = out / "autograder" / f"{exercise.path.stem}-autograder.zip"
