@@ -20,7 +20,12 @@ home directory (``~/.config/mlflow``), and would send usage telemetry over the n
 telemetry is switched off (``MLFLOW_DISABLE_TELEMETRY``), every artifact location is set inside
 the folder, and MLflow's and Alembic's INFO log lines ("Creating initial MLflow database
 tables...") are silenced. The tracker uses an :class:`mlflow.MlflowClient` bound to its own
-store and never changes MLflow's global tracking URI or active run.
+store and never changes MLflow's global tracking URI or active run. A new store is made by
+some sixty Alembic migrations, each a transaction that SQLite syncs to disk (1 to 3 s in all,
+more on a busy disk); the tracker's connections skip those syncs (``PRAGMA synchronous=OFF``),
+which SQLite documents as safe against a crash of the program (the rollback journal is kept)
+and unsafe only against a power loss or an operating-system crash in mid-write: a fair trade
+for a notebook's record of its own runs.
 
 **Search at an equal budget.** scikit-learn's ``GridSearchCV``, ``RandomizedSearchCV`` and
 ``HalvingRandomSearchCV`` do the searching. What they do not report is what a search *cost*,
@@ -52,6 +57,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -101,6 +107,33 @@ def _mlflow() -> Any:
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     return mlflow
+
+
+_UNSYNCED_FOLDERS: set[Path] = set()
+"""Folders whose SQLite databases are opened without syncing to disk (see the module doc)."""
+
+
+def _skip_disk_syncs_in(folder: Path) -> None:
+    """Open SQLite databases inside ``folder`` with ``PRAGMA synchronous=OFF`` from now on.
+
+    A listener on every SQLAlchemy engine's new connections (MLflow makes its own engines)
+    that touches only SQLite files inside the registered folders.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not event.contains(Engine, "connect", _without_disk_syncs):
+        event.listen(Engine, "connect", _without_disk_syncs)
+    _UNSYNCED_FOLDERS.add(folder)
+
+
+def _without_disk_syncs(dbapi_connection: Any, connection_record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    files = [row[2] for row in dbapi_connection.execute("PRAGMA database_list")]
+    main_file = Path(files[0]) if files and files[0] else None
+    if main_file is not None and any(main_file.is_relative_to(f) for f in _UNSYNCED_FOLDERS):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 def _local_path(uri: str) -> Path:
@@ -192,6 +225,7 @@ class LocalTracker:
         artifacts = self.folder / "artifacts"
         self.uri = "sqlite:///" + (self.folder / "mlflow.db").as_posix()
         mlflow = _mlflow()
+        _skip_disk_syncs_in(self.folder)
         with warnings.catch_warnings():
             # MLflow's store asks SQLAlchemy for a deprecated loader when imported (3.17).
             warnings.filterwarnings("ignore", message=".*noload.*", category=DeprecationWarning)

@@ -61,6 +61,23 @@ def test_store_lives_in_its_folder(tracker: LocalTracker) -> None:
     assert default.artifact_location.startswith(tracker.folder.as_uri())
 
 
+def test_the_store_skips_disk_syncs_and_no_other_database_does(
+    tracker: LocalTracker, tmp_path: Path
+) -> None:
+    import sqlalchemy
+
+    def synchronous(uri: str) -> int:
+        engine = sqlalchemy.create_engine(uri)
+        try:
+            with engine.connect() as connection:
+                return connection.exec_driver_sql("PRAGMA synchronous").scalar()
+        finally:
+            engine.dispose()
+
+    assert synchronous(tracker.uri) == 0  # OFF
+    assert synchronous("sqlite:///" + (tmp_path / "other.db").as_posix()) == 2  # FULL, SQLite's
+
+
 def test_a_run_is_recorded_with_exact_params_versions_and_artifacts(
     tracker: LocalTracker,
 ) -> None:
