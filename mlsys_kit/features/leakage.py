@@ -31,8 +31,9 @@ they are heavy dependencies whose statistics are harder to read than the few lin
 statistics under ``dominant_feature`` are the libraries': quantile bins from
 :func:`mlsys_kit.stats.quantile_edges`, cross-fitted target encoding from
 :class:`sklearn.preprocessing.TargetEncoder`, and the ROC AUC as the Mann-Whitney statistic
-(:func:`scipy.stats.mannwhitneyu`, the same number as :func:`sklearn.metrics.roc_auc_score`
-at a fraction of its input checks, which dominate on the checker's many short calls).
+(:func:`mlsys_kit.stats.rank_auc`, ranks from :func:`scipy.stats.rankdata`: the same number as
+:func:`sklearn.metrics.roc_auc_score` at a fraction of its input checks, which dominate on the
+checker's many short calls).
 The checker sees data, not code: leaks that live in a pipeline (a scaler or an imputer fitted
 before splitting) leave no trace in the split, so it cannot see them. Fit preprocessing
 inside a :class:`sklearn.pipeline.Pipeline` on the training split to avoid those.
@@ -66,7 +67,7 @@ from mlsys_kit.params import (
     check_type,
 )
 from mlsys_kit.results import Report
-from mlsys_kit.stats import quantile_bins, quantile_edges
+from mlsys_kit.stats import quantile_bins, quantile_edges, rank_auc
 
 __all__ = [
     "LEAKAGE_CHECKS",
@@ -126,6 +127,10 @@ def offline_and_future_auc(
 ) -> Estimate:
     """Fit a copy of ``model`` on ``train``; its AUC on ``valid`` and on ``future``.
 
+    When ``valid`` and ``future`` have the same column types, both are scored in one
+    prediction call (a scikit-learn model scores each row on its own, so the scores are the
+    same, and the call's fixed cost is paid once).
+
     Parameters
     ----------
     model : scikit-learn classifier or pipeline
@@ -169,27 +174,28 @@ def offline_and_future_auc(
                 f"{owner}: {name} must contain both classes of {target!r} to compute an AUC"
             )
     fitted = clone(model).fit(train[features], train[target])
+    x_valid, x_future = valid[features], future[features]
+    if x_valid.dtypes.equals(x_future.dtypes):  # one prediction call for both: a model
+        # scores each row on its own, and a call's fixed cost (every tree of a boosted
+        # model, each step of a pipeline) is then paid once
+        both = fitted.predict_proba(pd.concat([x_valid, x_future], ignore_index=True))[:, 1]
+        scores = both[: len(valid)], both[len(valid) :]
+    else:
+        scores = fitted.predict_proba(x_valid)[:, 1], fitted.predict_proba(x_future)[:, 1]
+    positive = [f[target].to_numpy() == fitted.classes_[1] for f in (valid, future)]
     return Estimate(
-        offline=_auc(fitted, valid, features, target), future=_auc(fitted, future, features, target)
+        offline=_roc_auc(positive[0], scores[0]), future=_roc_auc(positive[1], scores[1])
     )
-
-
-def _auc(fitted: Any, frame: pd.DataFrame, features: list[str], target: str) -> float:
-    positive = frame[target].to_numpy() == fitted.classes_[1]  # the class of predict_proba[:, 1]
-    return _roc_auc(positive, fitted.predict_proba(frame[features])[:, 1])
 
 
 def _roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC of ``score`` for boolean labels ``y`` (both classes present), ties counting half.
 
-    The Mann-Whitney U of the positives over the negatives, divided by the number of pairs:
-    equal to :func:`sklearn.metrics.roc_auc_score`, without its input validation.
+    The Mann-Whitney U of the positives over the negatives, divided by the number of pairs
+    (:func:`mlsys_kit.stats.rank_auc`): equal to :func:`sklearn.metrics.roc_auc_score`, without
+    its input validation.
     """
-    from scipy.stats import mannwhitneyu
-
-    positive, negative = score[y], score[~y]
-    u = mannwhitneyu(positive, negative, method="asymptotic", use_continuity=False).statistic
-    return float(u / (len(positive) * len(negative)))
+    return rank_auc(y, score)
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,7 +483,7 @@ def predictive_power(
     stratified folds (each row is encoded by the folds that did not see it), so that a feature
     that only memorises (an id) does not look predictive. Each rate is turned into log-odds
     relative to the overall rate; summing them over features is a naive Bayes model. AUCs
-    are the Mann-Whitney statistic over the number of pairs (:func:`scipy.stats.mannwhitneyu`),
+    are the Mann-Whitney statistic over the number of pairs (:func:`mlsys_kit.stats.rank_auc`),
     the same number as :func:`sklearn.metrics.roc_auc_score`.
 
     Parameters
