@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -230,7 +231,9 @@ def _assign(exercise: Exercise, out: Path) -> tuple[Path, Path, Path]:
     for each exercise. otter changes the working folder while it assigns (and restores it),
     so call this from one thread at a time.
     """
-    from otter.assign import main as otter_assign
+    with warnings.catch_warnings():  # otter imports ipylab, which passes traitlets types
+        warnings.filterwarnings("ignore", "Traits should be given as instances", DeprecationWarning)
+        from otter.assign import main as otter_assign
 
     printed = io.StringIO()
     try:
