@@ -2,11 +2,12 @@
 
 A small master notebook built here (two questions) stands for a chapter's exercise, so
 that these tests say exactly what each submission holds. The chapters' own masters are
-checked in tests/test_exercises.py.
+checked in tests/test_exercise_masters.py.
 """
 
 import csv
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -113,6 +114,18 @@ def test_student_names_that_cannot_be_folders_are_refused(exercise, tmp_path, na
     with pytest.raises(classroom.ParameterError, match="release: students"):
         classroom.release([exercise], tmp_path, students=names)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_master_otter_cannot_assign_is_named_with_otters_reason(tmp_path):
+    broken = _master()
+    broken.cells[0].source = broken.cells[0].source.replace("name:", "no_such_key: 1\nname:")
+    path = tmp_path / "99-fixture" / "99-exercises.ipynb"
+    path.parent.mkdir()
+    nbformat.write(broken, path)
+    cwd = Path.cwd()
+    with pytest.raises(RuntimeError, match=r"otter assign failed on .*99-exercises.ipynb"):
+        classroom.release(classroom.discover_exercises(tmp_path), tmp_path / "out")
+    assert Path.cwd() == cwd, "otter's change of working folder is undone"
 
 
 def test_check_master_passes_a_right_master_and_names_a_wrong_one(exercise, tmp_path):
