@@ -477,7 +477,8 @@ def predictive_power(
 
     Each feature gets a one-feature model: the label's rate in each bin of the feature
     (quantile bins of a numeric feature with more than ``n_bins`` values, from
-    :func:`mlsys_kit.stats.quantile_edges`, else one bin per value; missing values are a bin
+    :func:`mlsys_kit.stats.quantile_edges`, a value on an edge in a bin of its own, so that a
+    zero-inflated column keeps its zeros apart; else one bin per value; missing values are a bin
     of their own), shrunk toward the overall rate for small bins: a target encoding,
     :class:`sklearn.preprocessing.TargetEncoder` with ``smooth=50``, cross-fitted on five
     stratified folds (each row is encoded by the folds that did not see it), so that a feature
@@ -566,12 +567,19 @@ def _bin_codes(values: pd.Series, n_bins: int) -> np.ndarray:
     """Integer bin codes (missing -> -1): quantile bins of a numeric feature, else its values.
 
     The bins are the kit's one quantile binning (:func:`mlsys_kit.stats.quantile_edges`),
-    learned on all rows: unsupervised, so no label leaks into the cross-fitted encoding.
+    learned on all rows: unsupervised, so no label leaks into the cross-fitted encoding. A
+    value equal to an edge gets a bin of its own: where one value holds many quantiles (a
+    zero-inflated column: no support contacts for most rows), the edges collapse onto it, and
+    it must not share its bin with the values above it (that bin would hold every row, and a
+    perfect leak would score an AUC of 0.5).
     """
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     if numeric and values.nunique() > n_bins:
         x = values.to_numpy(dtype=float)
-        return quantile_bins(x, quantile_edges(x, n_bins))
+        edges = quantile_edges(x, n_bins)
+        at_edge = np.isin(x, edges)
+        # bin k (between two edges) -> 2k; a value on an edge -> an odd code; missing -> -1
+        return np.where(np.isnan(x), -1, 2 * quantile_bins(x, edges) + at_edge)
     codes, _ = pd.factorize(values, use_na_sentinel=True)
     return codes
 

@@ -210,6 +210,20 @@ def test_predictive_power_handles_missing_values_and_categories(data):
     assert power["auc_alone"].notna().all()
 
 
+def test_predictive_power_sees_a_zero_inflated_leak(data):
+    # most rows share one value (no support contact yet): the quantile edges collapse onto it,
+    # and a continuous leak that is 0 for every negative and positive for every positive must
+    # still score as the perfect leak it is, not as one bin of all rows (AUC 0.5)
+    rng = np.random.default_rng(1)
+    y = data["y"].to_numpy()
+    zero_inflated = np.where(y == 1, rng.exponential(size=len(data)) + 0.01, 0.0)
+    power = predictive_power(
+        data.assign(contacts=zero_inflated), target="y", features=["signal", "contacts"]
+    )
+    assert power.loc["contacts", "auc_alone"] > 0.99
+    assert power["ratio"].idxmax() == "contacts"
+
+
 # --- offline_and_future_auc --------------------------------------------------------------------
 
 
@@ -348,11 +362,17 @@ def test_bin_codes_are_the_kits_quantile_bins(seed):
     x = rng.lognormal(size=500).round(rng.integers(0, 3))
     x[rng.random(500) < 0.1] = np.nan
     codes = leakage._bin_codes(pd.Series(x), 10)
-    np.testing.assert_array_equal(codes, quantile_bins(x, quantile_edges(x, 10)))
-    # the hand-written binning this replaced: nanquantile edges, searchsorted on the right
-    edges = np.unique(np.nanquantile(x, np.linspace(0, 1, 11)[1:-1]))
-    by_hand = np.where(np.isnan(x), -1, np.searchsorted(edges, x, side="right"))
-    np.testing.assert_array_equal(codes, by_hand)
+    # the kit's quantile bins, each value that sits on an edge split off into a bin of its own
+    edges = quantile_edges(x, 10)
+    on_edge = np.isin(x, edges)
+    expected = np.where(np.isnan(x), -1, 2 * quantile_bins(x, edges) + on_edge)
+    np.testing.assert_array_equal(codes, expected)
+    # the hand-written binning this replaced: nanquantile edges, searchsorted on the right;
+    # the codes refine its bins (one bin each) and split them only at an edge's value
+    edges_by_hand = np.unique(np.nanquantile(x, np.linspace(0, 1, 11)[1:-1]))
+    by_hand = np.where(np.isnan(x), -1, np.searchsorted(edges_by_hand, x, side="right"))
+    assert pd.Series(by_hand).groupby(codes).nunique().eq(1).all()
+    assert (by_hand[~on_edge] == codes[~on_edge] // 2).all()
     colours = pd.Series(rng.choice(["red", "blue", None], 200))
     np.testing.assert_array_equal(leakage._bin_codes(colours, 10) == -1, colours.isna())
 
