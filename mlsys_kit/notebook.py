@@ -14,6 +14,7 @@ import functools
 import os
 import random
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -165,6 +166,23 @@ def _limit_threads(threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
+
+
+def skip_iri_grammars() -> None:
+    """Spare a process that reads or runs notebooks 0.8 s of start-up no notebook needs.
+
+    nbformat (and so papermill, nbconvert and otter) imports ``jsonschema``, which imports
+    every optional format-checker package it finds. One of them, ``rfc3987_syntax``
+    (installed by the Jupyter packages through ``jsonschema[format-nongpl]``), compiles 38
+    Earley grammars when it is imported: about 0.8 s of every such process, a known upstream
+    cost (python-jsonschema/jsonschema issue 1428; jsonschema 4.26 is the newest release).
+    It checks only the ``iri`` and ``iri-reference`` string formats, which no notebook
+    schema uses. This marks the package absent, so jsonschema leaves those two formats
+    unchecked, exactly as when it is not installed. A process that imported jsonschema
+    already is left alone. The kit's machinery (:mod:`mlsys_kit.kit`) calls it on import.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
 
 
 #: The backend that shows figures in a notebook's outputs.

@@ -869,6 +869,9 @@ def run_step_notebook(output: Path | str, parameters: Mapping[str, Any]) -> Note
         raise ParameterError(
             f"{owner}: unknown parameter(s) {unknown}; the step's: {sorted(known)}"
         )
+    from mlsys_kit.notebook import skip_iri_grammars
+
+    skip_iri_grammars()
     import papermill
 
     output = Path(output)

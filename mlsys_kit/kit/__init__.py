@@ -17,3 +17,7 @@
 The claims reliability report serves the kit's lesson standard (``CONTRIBUTING.md``): a
 lesson of the book, shown by a notebook, must hold on seeds nobody tuned.
 """
+
+from mlsys_kit.notebook import skip_iri_grammars
+
+skip_iri_grammars()  # every module here reads or runs notebooks: 0.8 s less per process

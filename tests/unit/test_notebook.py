@@ -110,3 +110,30 @@ def test_a_run_without_drawing_shows_figures_as_text_only(tmp_path, monkeypatch)
     assert any("<Figure size" in "".join(d.get("text/plain", "")) for d in shown)
     assert not [d for d in shown if "image/png" in d], "no figure is drawn into an image"
     assert FIGURES_ENV not in os.environ, "the caller's environment is restored"
+
+
+def _python(script: str) -> str:
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def test_the_kits_machinery_skips_the_iri_grammars_and_still_validates_notebooks():
+    template = ROOT / "templates" / "chapter-notebook.ipynb"
+    script = (
+        "import sys\n"
+        "import mlsys_kit.kit\n"
+        "import nbformat\n"
+        f"nbformat.validate(nbformat.read({str(template)!r}, as_version=4))\n"
+        "print(sys.modules['rfc3987_syntax'] is None, 'lark' in sys.modules)\n"
+    )
+    assert _python(script) == "True False"
+
+
+def test_skip_iri_grammars_leaves_a_process_that_imported_jsonschema_alone():
+    script = (
+        "import sys, jsonschema\n"
+        "from mlsys_kit.notebook import skip_iri_grammars\n"
+        "skip_iri_grammars()\n"
+        "print(sys.modules.get('rfc3987_syntax') is not None)\n"
+    )
+    assert _python(script) == "True"
