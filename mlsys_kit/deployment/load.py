@@ -493,7 +493,14 @@ def echo_server(*, nodelay: bool = True) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="echo server", daemon=True)
+    # shutdown() waits for the serving loop to look up; it looks every poll_interval (0.5 s
+    # by default, most of a short probe's time)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.02},
+        name="echo server",
+        daemon=True,
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
