@@ -197,6 +197,14 @@ class Released:
     solution: Path
 
 
+#: ``python -m otter``, after :func:`~mlsys_kit.notebook.skip_iri_grammars`: otter's start-up
+#: imports nbformat, and with it jsonschema's IRI grammars (seconds per graded submission).
+_OTTER_MAIN = (
+    "from mlsys_kit.notebook import skip_iri_grammars; skip_iri_grammars(); "
+    "from otter.cli import cli; cli(prog_name='otter')"
+)
+
+
 def _otter(
     *args: str | Path, timeout: float | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -205,7 +213,7 @@ def _otter(
     On ``timeout`` the whole group (otter and the kernel it started) is killed and
     :class:`subprocess.TimeoutExpired` raised.
     """
-    command = [sys.executable, "-m", "otter", *map(str, args)]
+    command = [sys.executable, "-c", _OTTER_MAIN, *map(str, args)]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
