@@ -73,7 +73,7 @@ import numpy as np
 import pandas as pd
 
 from mlsys_kit.deployment.batch_online import features_as_of
-from mlsys_kit.params import ParameterError, check_choice, check_float, check_type
+from mlsys_kit.params import ParameterError, check_choice, check_float, check_int, check_type
 from mlsys_kit.results import Report
 
 __all__ = [
@@ -282,7 +282,13 @@ def _feature_columns(table: pd.DataFrame, key: str, owner: str) -> list[str]:
 
 
 def point_in_time_join(
-    rows: pd.DataFrame, table: pd.DataFrame, *, key: str, time: str, engine: str = "duckdb"
+    rows: pd.DataFrame,
+    table: pd.DataFrame,
+    *,
+    key: str,
+    time: str,
+    engine: str = "duckdb",
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Each row's feature values as they were at the row's time: a point-in-time join.
 
@@ -301,6 +307,9 @@ def point_in_time_join(
         Column names in ``rows`` (``key`` also in ``table``).
     engine : {"duckdb", "pandas"}, default "duckdb"
         DuckDB's ``ASOF LEFT JOIN`` or :func:`pandas.merge_asof`.
+    threads : int, default 1
+        Threads DuckDB may use for the join (merge_asof always uses one): one by default, as
+        everywhere in the kit, so that engines compare at equal budgets.
 
     Returns
     -------
@@ -310,7 +319,7 @@ def point_in_time_join(
     Raises
     ------
     mlsys_kit.params.ParameterError
-        When a frame lacks a column or ``engine`` is unknown.
+        When a frame lacks a column, ``engine`` is unknown or ``threads < 1``.
 
     Examples
     --------
@@ -329,6 +338,7 @@ def point_in_time_join(
     _columns(rows, [key, time], "rows", owner)
     values = _feature_columns(table, key, owner)
     check_choice("engine", engine, JOIN_ENGINES, owner=owner)
+    threads = check_int("threads", threads, min=1, owner=owner)
     left = pd.DataFrame(
         {"_k": rows[key].to_numpy(), "_t": rows[time].to_numpy(), "_row": np.arange(len(rows))}
     )
@@ -337,7 +347,7 @@ def point_in_time_join(
     if engine == "duckdb":
         import duckdb
 
-        with duckdb.connect() as con:
+        with duckdb.connect(config={"threads": threads}) as con:
             con.register("lhs", left)
             con.register("rhs", right)
             picked = ", ".join(f'r."{c}"' for c in values)

@@ -265,3 +265,11 @@ def test_cold_start_seconds():
         cold_start_seconds("1 / 0", repeat=1)
     with pytest.raises(ParameterError, match="repeat"):
         cold_start_seconds("pass", repeat=0)
+
+
+def test_cold_start_seconds_reads_cpu_time_when_asked():
+    sleep = "import time; time.sleep(0.3)"
+    assert cold_start_seconds(sleep, repeat=1) >= 0.3, "wall time counts the sleep"
+    assert cold_start_seconds(sleep, repeat=1, clock="process_time") < 0.2, "CPU time does not"
+    with pytest.raises(ParameterError, match="clock='monotonic' is not allowed"):
+        cold_start_seconds("pass", repeat=1, clock="monotonic")

@@ -72,6 +72,8 @@ def test_duckdb_and_pandas_agree(events, view, queries) -> None:
     duck = point_in_time_join(queries, table, key="user", time="time", engine="duckdb")
     panda = point_in_time_join(queries, table, key="user", time="time", engine="pandas")
     pd.testing.assert_frame_equal(duck, panda)
+    both = point_in_time_join(queries, table, key="user", time="time", threads=2)
+    pd.testing.assert_frame_equal(both, duck)
     assert duck.index.equals(queries.index)
 
 
@@ -202,6 +204,8 @@ def test_joins_refuse(events, view) -> None:
     )
     with pytest.raises(ParameterError, match="engine='spark' is not allowed"):
         point_in_time_join(events, table, key="user", time="time", engine="spark")
+    with pytest.raises(ParameterError, match="threads=0 is out of range"):
+        point_in_time_join(events, table, key="user", time="time", threads=0)
     with pytest.raises(ParameterError, match=r"table has no column\(s\) \['feature_time'\]"):
         point_in_time_join(events, table.drop(columns=FEATURE_TIME), key="user", time="time")
     with pytest.raises(ParameterError, match=r"rows has no column\(s\) \['who'\]"):

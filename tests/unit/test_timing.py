@@ -78,3 +78,11 @@ def test_stopwatch_measures_a_block() -> None:
     with Stopwatch() as watch:
         sum(range(100))
     assert watch.seconds >= 0 and str(watch).startswith("~")
+
+
+def test_stopwatch_reads_the_clock_it_is_given(scripted_clock) -> None:
+    clock = scripted_clock([0.25])
+    with Stopwatch(clock=clock) as watch:
+        pass
+    assert watch.seconds == pytest.approx(0.25)
+    assert clock.calls == 2, "one reading on entry and one on exit"
