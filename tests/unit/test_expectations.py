@@ -178,6 +178,60 @@ def test_validate_many_labels_batches(reference):
     assert empty.empty and list(empty.columns) == ["batch", *REPORT_COLUMNS]
 
 
+def test_validate_many_gives_each_batch_the_verdicts_of_validate(reference, monkeypatch):
+    # validate_many skips pandera on batches whose checks all pass: the table must still be
+    # exactly the rows validate() gives each batch (unexpected columns left out)
+    import mlsys_kit.monitoring.expectations as expectations
+
+    schema = infer_schema(reference).replace("items", required=False)
+    text = reference.assign(amount=reference["amount"].astype(object))
+    text.loc[:4, "amount"] = "12.50"
+    batches = {
+        "clean": reference,
+        "a few beyond the range (within tolerance)": reference.assign(
+            amount=reference["amount"].where(reference.index > 2, 1e9)
+        ),
+        "unit change": reference.assign(amount=reference["amount"] * 1000),
+        "text in a numeric column": text,
+        "new category": reference.assign(method="crypto"),
+        "nulls": reference.assign(method=None),
+        "required column absent": reference.drop(columns="amount"),
+        "optional column absent": reference.drop(columns="items"),
+        "unexpected column": reference.assign(extra=1),
+        "repeated column": pd.concat([reference, reference[["amount"]]], axis=1),
+        "empty": reference.iloc[:0],
+    }
+    one_by_one = [
+        validate(batch, schema).table.assign(batch=label) for label, batch in batches.items()
+    ]
+    expected = pd.concat(one_by_one, ignore_index=True)
+    expected = expected[expected["check"] != "unexpected"].reset_index(drop=True)
+    table = validate_many(batches, schema)
+    pd.testing.assert_frame_equal(table, expected[table.columns.tolist()])
+    assert {"clean", "optional column absent", "unexpected column"}.isdisjoint(table["batch"])
+
+    calls = []
+    real = expectations._report
+    monkeypatch.setattr(
+        expectations, "_report", lambda batch, *a: calls.append(len(batch)) or real(batch, *a)
+    )
+    validate_many({"mon": reference, "tue": reference.assign(amount=-1.0)}, schema)
+    assert calls == [len(reference)], "pandera ran on a batch that passes every check"
+
+
+def test_validate_many_hands_pandera_a_check_that_raises(monkeypatch, reference):
+    import mlsys_kit.monitoring.expectations as expectations
+
+    def broken(series, **kwargs):
+        raise RuntimeError("boom")
+
+    schema = Schema([Expectation("amount", "numeric", min=0)])
+    monkeypatch.setattr(expectations, "_outside_range", broken)
+    table = validate_many({"mon": reference}, schema)
+    assert table["check"].tolist() == ["range"]
+    assert table["observed"].str.contains("could not run").all()
+
+
 def test_html_repr_escapes(reference):
     batch = reference.copy()
     batch.loc[:99, "method"] = "<script>"
