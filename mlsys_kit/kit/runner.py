@@ -214,6 +214,20 @@ def _error_summary(exc: BaseException) -> str:
     return f"{ename}{where}: {evalue}".strip()
 
 
+#: Times a run starts a new kernel when its kernel died before running any cell. Kernels started
+#: side by side (``--jobs``, sweeps) now and then die while starting, most often by racing for a
+#: local port; the same failure twice in a row is reported.
+KERNEL_START_RETRIES = 1
+
+_KERNEL_START_FAILURES = ("Kernel died before replying to kernel_info",)
+
+
+def _kernel_did_not_start(exc: BaseException, watchdog: _Watchdog) -> bool:
+    """Whether the run failed because its kernel died while starting (no cell ran)."""
+    message = str(exc)
+    return not watchdog.fired and any(failure in message for failure in _KERNEL_START_FAILURES)
+
+
 def run_one(
     notebook: Path | Mapping[str, Any],
     output_path: Path,
@@ -262,7 +276,9 @@ def run_one(
     Returns
     -------
     RunResult
-        Never raises for a failing notebook: the error is in ``result.error``.
+        Never raises for a failing notebook: the error is in ``result.error``. A kernel
+        that dies while starting, before any cell ran, is replaced once
+        (:data:`KERNEL_START_RETRIES`).
     """
     import papermill
 
@@ -282,20 +298,27 @@ def run_one(
     start = time.perf_counter()
     error = None
     try:
-        papermill.execute_notebook(
-            notebook if not isinstance(notebook, Path) else str(notebook),
-            str(output_path),
-            parameters=parameters or {},
-            kernel_name=kernel_name,
-            cwd=str(artifacts),
-            progress_bar=False,
-            kernel_manager_class=watchdog.kernel_manager_class,
-            shutdown_kernel="immediate" if kill_kernel else "graceful",
-            # ipykernel warns on every start that local TCP is unencrypted; keep runs quiet.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
-        )
-    except Exception as exc:  # a failing notebook is a result, not a crash
-        error = _error_summary(exc)
+        for attempt in range(1 + KERNEL_START_RETRIES):
+            try:
+                papermill.execute_notebook(
+                    notebook if not isinstance(notebook, Path) else str(notebook),
+                    str(output_path),
+                    parameters=parameters or {},
+                    kernel_name=kernel_name,
+                    cwd=str(artifacts),
+                    progress_bar=False,
+                    kernel_manager_class=watchdog.kernel_manager_class,
+                    shutdown_kernel="immediate" if kill_kernel else "graceful",
+                    # ipykernel warns on every start that local TCP is unencrypted; keep
+                    # runs quiet.
+                    extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                )
+                break
+            except Exception as exc:  # a failing notebook is a result, not a crash
+                if attempt < KERNEL_START_RETRIES and _kernel_did_not_start(exc, watchdog):
+                    continue  # no cell ran: start a new kernel
+                error = _error_summary(exc)
+                break
     finally:
         watchdog.cancel()
         for variable, value in previous.items():  # not `name`: the notebook's name is returned

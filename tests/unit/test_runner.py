@@ -95,3 +95,56 @@ def test_a_sweep_runs_in_parallel_into_one_folder_and_records_every_run(
         ("01/01", "n=5", {"n": 5}, "ok"),
         ("01/01", "n=7", {"n": 7}, "ok"),
     ]
+
+
+def _papermill_failing_first(monkeypatch: pytest.MonkeyPatch, *failures: Exception) -> list[str]:
+    """papermill raises the given failures on its first calls, then runs for real."""
+    import papermill
+
+    real = papermill.execute_notebook
+    calls: list[str] = []
+
+    def flaky(source, *args, **kwargs):
+        calls.append(str(source))
+        if len(calls) <= len(failures):
+            raise failures[len(calls) - 1]
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    return calls
+
+
+def test_a_kernel_that_dies_while_starting_is_replaced_once(
+    notebook_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlsys_kit.kit.runner import run_one
+
+    died = RuntimeError("Kernel died before replying to kernel_info")
+    calls = _papermill_failing_first(monkeypatch, died)
+    tiny = catalog.find("01/01")
+    result = run_one(tiny.path, notebook_tree.parent / "out" / "tiny.ipynb", {"n": 3})
+    assert len(calls) == 2 and result.error is None and result.ok
+
+
+def test_a_kernel_that_dies_twice_while_starting_is_reported(
+    notebook_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlsys_kit.kit.runner import run_one
+
+    died = RuntimeError("Kernel died before replying to kernel_info")
+    calls = _papermill_failing_first(monkeypatch, died, died)
+    tiny = catalog.find("01/01")
+    result = run_one(tiny.path, notebook_tree.parent / "out" / "tiny.ipynb", {"n": 3})
+    assert len(calls) == 2
+    assert result.error == "RuntimeError: Kernel died before replying to kernel_info"
+
+
+def test_other_failures_are_not_retried(
+    notebook_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlsys_kit.kit.runner import run_one
+
+    calls = _papermill_failing_first(monkeypatch, RuntimeError("No such kernel named nope"))
+    tiny = catalog.find("01/01")
+    result = run_one(tiny.path, notebook_tree.parent / "out" / "tiny.ipynb", {"n": 3})
+    assert len(calls) == 1 and result.error == "RuntimeError: No such kernel named nope"
