@@ -12,6 +12,7 @@ Examples
     mlsys-kit sweep 08/03 --grid shift_sd=0,0.25,0.5 --grid window=500,2000 --seeds 3
     mlsys-kit sweep 08/03 --grid shift_sd=0,0.5 --seeds 3 --scheduler tcp://127.0.0.1:8786
     mlsys-kit reliability --seeds 20 --jobs 2     # every claim on unseen seeds
+    mlsys-kit reliability --edges --seeds 8       # every "Try it" edge on unseen seeds
     mlsys-kit serve model.skops --port 8000       # a prediction service; Ctrl-C stops it
     mlsys-kit book --out site/                    # the executed notebooks as an offline site
 
@@ -115,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="where the Markdown report goes (default: the clone's reports/claims-reliability.md "
         "for all notebooks, the run folder's for some)",
+    )
+    reliability.add_argument(
+        "--edges",
+        action="store_true",
+        help="run the sets marked edge instead, and report how often each fails its lesson "
+        "(default run folder runs/reliability-edges, report reports/edges-reliability.md)",
     )
 
     refresh = commands.add_parser(
@@ -494,6 +501,8 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         raise UsageError("--seeds must be at least 1 for a reliability report")
     notebooks = _select(args.notebooks, all_=not args.notebooks)
     sizes_file = args.sizes or notebooks_dir().parent / "tests" / "notebook_parameters.toml"
+    if args.edges:
+        return _edges_reliability(args, notebooks, sizes_file)
     sizes = load_test_sizes(sizes_file)
     specs = reliability_specs(notebooks, sizes, n_seeds=args.seeds, first_seed=args.first_seed)
     out_dir = args.out or Path("runs/reliability")
@@ -537,6 +546,58 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     lessons = table[table["kind"] == "lesson"]
     below = int((lessons["pass_rate"] < 0.95).sum())
     print(f"\nReport: {report} ({len(lessons)} lessons, {below} below 95%); runs: {out_dir}/")
+    return 0
+
+
+def _edges_reliability(args: argparse.Namespace, notebooks: list[Any], sizes_file: Path) -> int:
+    """``mlsys-kit reliability --edges``: every edge set on unseen seeds, and how often it fails."""
+    import time
+
+    from mlsys_kit.kit.catalog import notebooks_dir
+    from mlsys_kit.kit.reliability import (
+        edge_fail_rates,
+        edge_specs,
+        load_edge_sets,
+        write_edge_report,
+    )
+    from mlsys_kit.notebook import FIGURES_ENV
+
+    edges = load_edge_sets(sizes_file)
+    specs = edge_specs(notebooks, edges, n_seeds=args.seeds, first_seed=args.first_seed)
+    if not specs:
+        raise UsageError(f"no edge sets for {', '.join(nb.id for nb in notebooks)} in {sizes_file}")
+    out_dir = args.out or Path("runs/reliability-edges")
+    start = time.perf_counter()
+    os.environ[FIGURES_ENV] = "text"  # only the claims are read
+    try:
+        results = _run_sweep(specs, args, out_dir)
+    finally:
+        os.environ.pop(FIGURES_ENV, None)
+    wall = time.perf_counter() - start
+    table = edge_fail_rates(results, {nb.id: edges[nb.id] for nb in notebooks if nb.id in edges})
+    engine = f"--scheduler {args.scheduler}" if args.scheduler else f"--jobs {args.jobs}"
+    command = " ".join(
+        ["mlsys-kit reliability --edges", *args.notebooks, f"--seeds {args.seeds}", engine]
+        + ([f"--first-seed {args.first_seed}"] if args.first_seed != 1000 else [])
+    )
+    if args.report is not None:
+        report_path = args.report
+    elif args.notebooks:
+        report_path = out_dir / "edges-reliability.md"
+    else:
+        report_path = notebooks_dir().parent / "reports" / "edges-reliability.md"
+    report = write_edge_report(
+        table,
+        report_path,
+        command=command,
+        seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
+        sizes_file=_relative(sizes_file),
+        wall_seconds=wall,
+        workers=f"scheduler {args.scheduler}" if args.scheduler else f"{args.jobs} local job(s)",
+        root=notebooks_dir().parent,
+    )
+    weak = int((table["fail_rate"] < 0.95).sum())
+    print(f"\nReport: {report} ({len(table)} edges, {weak} failing on under 95%); runs: {out_dir}/")
     return 0
 
 

@@ -14,6 +14,12 @@ of a notebook is the same lesson in every run, whatever numbers its statement
 quotes). A run that stopped before a claim counts as a run in which it did not
 hold. The kit's standard (``CONTRIBUTING.md``) asks every lesson to hold in at
 least :data:`TARGET` of the seeds.
+
+Edges are measured the same way (``mlsys-kit reliability --edges``): every parameter
+set marked ``edge = "<lesson>"`` runs on the unseen seeds, and the report says how often
+that lesson *failed*, as the notebook's "Try it" says it does past its edge. An edge
+that holds on some seeds is a "Try it" that misleads the reader; the standard asks it
+to fail in at least :data:`TARGET` of the seeds too.
 """
 
 from __future__ import annotations
@@ -44,6 +50,10 @@ __all__ = [
     "claim_pass_rates",
     "plot_reliability",
     "write_report",
+    "load_edge_sets",
+    "edge_specs",
+    "edge_fail_rates",
+    "write_edge_report",
 ]
 
 #: The share of unseen seeds on which every lesson must hold.
@@ -270,6 +280,179 @@ def write_report(
                 f"{_pct(r.relative_median)} | {_pct(r.relative_worst)} |"
             )
         lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Edges: sets past a lesson's edge must fail that lesson on unseen seeds too
+# --------------------------------------------------------------------------------------------
+
+
+def load_edge_sets(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Each notebook's edge sets: the parameter sets marked ``edge = "..."``, seed removed.
+
+    Parameters
+    ----------
+    path : Path
+        A file like ``tests/notebook_parameters.toml``.
+
+    Returns
+    -------
+    dict
+        Notebook id → its edge sets in file order, each the parameter values (without
+        ``seed``) and ``edge``, the start of the lesson that must fail.
+
+    Raises
+    ------
+    ParameterError
+        When the file is missing or is not such a TOML file.
+    """
+    load_test_sizes(path)  # the same file, read and checked the same way
+    sets = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    edges = {}
+    for key, value in sets.items():
+        marked = [{k: v for k, v in s.items() if k != "seed"} for s in value if "edge" in s]
+        if marked:
+            edges[key] = marked
+    return edges
+
+
+def edge_specs(
+    notebooks: Sequence[Notebook],
+    edges: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    n_seeds: int = 20,
+    first_seed: int = FIRST_UNSEEN_SEED,
+) -> list[RunSpec]:
+    """Every edge set of the notebooks on ``n_seeds`` unseen seeds.
+
+    Parameters
+    ----------
+    notebooks : sequence of Notebook
+    edges : mapping
+        Notebook id → edge sets (from :func:`load_edge_sets`); notebooks without
+        one are left out.
+    n_seeds : int, default 20
+    first_seed : int, default 1000
+
+    Returns
+    -------
+    list of RunSpec
+        Labelled ``edge<k>-seed=<s>`` (``k`` counts a notebook's edge sets from 1),
+        seeds in the outer loop.
+    """
+    n_seeds = check_int("n_seeds", n_seeds, min=1, owner="reliability")
+    first_seed = check_int("first_seed", first_seed, min=0, owner="reliability")
+    seeds = range(first_seed, first_seed + n_seeds)
+    specs = []
+    for seed in seeds:
+        for nb in notebooks:
+            for k, edge in enumerate(edges.get(nb.id, []), start=1):
+                values = {name: v for name, v in edge.items() if name != "edge"}
+                specs.append(RunSpec(nb, {**values, "seed": seed}, label=f"edge{k}-seed={seed}"))
+    return specs
+
+
+def edge_fail_rates(
+    results: Sequence[Any], edges: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> pd.DataFrame:
+    """How often each edge set failed its lesson, over the runs of :func:`edge_specs`.
+
+    Parameters
+    ----------
+    results : sequence of RunResult
+    edges : mapping
+        Notebook id → edge sets, as given to :func:`edge_specs`.
+
+    Returns
+    -------
+    DataFrame
+        One row per edge set: ``notebook``, ``edge`` (its number), ``lesson`` (the
+        start of the lesson's statement), ``parameters`` (the set, as ``name=value``),
+        ``runs``, ``failed`` (runs that showed the lesson failed), ``held`` (runs that
+        showed it held), ``fail_rate`` (failed / runs: a run that stopped before the
+        lesson counts as not failed) and ``worst`` (the evidence of the run in which it
+        held most clearly, or else of the run closest to holding).
+    """
+    import pandas as pd
+
+    rows = []
+    for notebook, sets in sorted(edges.items()):
+        for k, edge in enumerate(sets, start=1):
+            prefix = f"edge{k}-seed="
+            runs = [r for r in results if r.notebook_id == notebook and r.label.startswith(prefix)]
+            shown = [
+                c
+                for r in runs
+                for c in r.claims
+                if c.kind == "lesson" and c.statement.startswith(edge["edge"])
+            ]
+            held = [c for c in shown if c.passed]
+            closest = sorted(held or shown, key=lambda c: -c.margin)
+            values = ", ".join(f"{n}={v}" for n, v in edge.items() if n != "edge")
+            rows.append(
+                {
+                    "notebook": notebook,
+                    "edge": k,
+                    "lesson": edge["edge"],
+                    "parameters": values,
+                    "runs": len(runs),
+                    "failed": len(shown) - len(held),
+                    "held": len(held),
+                    "fail_rate": (len(shown) - len(held)) / len(runs) if runs else float("nan"),
+                    "worst": closest[0].evidence if closest else "",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def write_edge_report(
+    table: pd.DataFrame,
+    path: Path,
+    *,
+    command: str,
+    seeds: Sequence[int],
+    sizes_file: str,
+    wall_seconds: float | None = None,
+    workers: str = "",
+    root: Path | None = None,
+) -> Path:
+    """Write the Markdown report of :func:`edge_fail_rates`; return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    took = f"{wall_seconds / 60:.0f} min" if wall_seconds is not None else "not timed"
+    reliable = table[table["fail_rate"] >= TARGET]
+    lines = [
+        "# Edges reliability report",
+        "",
+        "How often each parameter set past a lesson's edge (a notebook's \"Try it\") fails that",
+        "lesson on seeds that no notebook was tuned on. Generated by `mlsys-kit reliability",
+        "--edges`; do not edit by hand.",
+        "",
+        f"- Command: `{command}`",
+        f"- Date: {date.today().isoformat()}; commit {_commit(root or Path.cwd())}",
+        f"- Seeds: {seeds[0]}–{seeds[-1]} ({len(seeds)} per edge); sets: those marked "
+        f"`edge` in `{sizes_file}`",
+        f"- Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; the last invocation's wall time "
+        f"{took}{f' with {workers}' if workers else ''}",
+        "",
+        f"**{len(reliable)} of {len(table)} edges fail their lesson on at least {TARGET:.0%} of "
+        "the seeds.** A run that stopped before the lesson counts as not failed.",
+        "",
+        "| | notebook | lesson that must fail | parameters | failed | closest to holding |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        flag = "✔" if r.fail_rate >= TARGET else "⚠"
+        lesson = str(r.lesson).replace("|", "\\|")
+        evidence = str(r.worst).replace("|", "\\|") or "—"
+        lines.append(
+            f"| {flag} | {r.notebook} | {lesson} | `{r.parameters}` | {r.failed}/{r.runs} | "
+            f"{evidence} |"
+        )
+    lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

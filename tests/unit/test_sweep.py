@@ -13,8 +13,12 @@ from mlsys_kit.kit import catalog
 from mlsys_kit.kit.cli import main
 from mlsys_kit.kit.reliability import (
     claim_pass_rates,
+    edge_fail_rates,
+    edge_specs,
+    load_edge_sets,
     load_test_sizes,
     reliability_specs,
+    write_edge_report,
     write_report,
 )
 from mlsys_kit.kit.runner import RunResult, load_results
@@ -262,6 +266,91 @@ def test_reliability_table_counts_a_run_that_stopped_early_as_not_held(tmp_path:
     assert "**0 of 1 lessons hold on at least 95% of the seeds**" in text
     assert "| ⚠ | lesson | n (3) is above 2 | 18/20 |" in text
     assert (tmp_path / "r.png").stat().st_size > 0
+
+
+def test_load_edge_sets_keeps_the_marked_sets_and_their_lesson(tmp_path: Path) -> None:
+    toml = tmp_path / "sets.toml"
+    toml.write_text(
+        '"01/01" = [{ seed = 1, n = 5 }, { seed = 3, n = 2, edge = "n is" }]\n'
+        '"02/01" = [{ seed = 1 }]\n'
+    )
+    assert load_edge_sets(toml) == {"01/01": [{"n": 2, "edge": "n is"}]}
+    with pytest.raises(ParameterError, match="cannot read the test sizes"):
+        load_edge_sets(tmp_path / "missing.toml")
+
+
+def test_edge_specs_label_each_edge_and_seed(notebook_tree: Path) -> None:
+    notebooks = catalog.discover()
+    edges = {"01/01": [{"n": 2, "edge": "n is"}, {"n": 3, "edge": "other"}]}
+    specs = edge_specs(notebooks, edges, n_seeds=2, first_seed=7)
+    assert [(s.notebook.id, s.label) for s in specs] == [
+        ("01/01", "edge1-seed=7"),
+        ("01/01", "edge2-seed=7"),
+        ("01/01", "edge1-seed=8"),
+        ("01/01", "edge2-seed=8"),
+    ]
+    assert specs[0].parameters == {"n": 2, "seed": 7}
+    with pytest.raises(ParameterError, match="n_seeds=0 is out of range"):
+        edge_specs(notebooks, edges, n_seeds=0)
+
+
+def test_edge_fail_rates_count_runs_that_held_or_stopped_as_not_failed(tmp_path: Path) -> None:
+    def edge_run(seed: int, n: int, *, error: str | None = None) -> RunResult:
+        return _fake_result(f"edge1-seed={seed}", n, seed, error=error)
+
+    results = [edge_run(s, 1) for s in range(17)] + [edge_run(17, 3), edge_run(18, 4)]
+    results.append(edge_run(19, 1, error="RuntimeError: boom"))
+    results.append(_fake_result("seed=5", 3, 5))  # a reliability run: not an edge run
+    edges = {"03/01": [{"n": 1, "edge": "n ("}]}
+    table = edge_fail_rates(results, edges)
+    row = table.iloc[0]
+    assert (row["runs"], row["failed"], row["held"]) == (20, 17, 2)
+    assert row["fail_rate"] == pytest.approx(0.85)
+    assert row["worst"] == "observed 4.00 > 2.00", "the run in which it held most clearly"
+    assert row["parameters"] == "n=1"
+    report = write_edge_report(
+        table,
+        tmp_path / "e.md",
+        command="mlsys-kit reliability --edges",
+        seeds=[0, 19],
+        sizes_file="sets.toml",
+    )
+    text = report.read_text()
+    assert "**0 of 1 edges fail their lesson on at least 95% of the seeds.**" in text
+    assert "| ⚠ | 03/01 | n ( | `n=1` | 17/20 | observed 4.00 > 2.00 |" in text
+
+
+def test_reliability_edges_runs_every_edge_set_on_unseen_seeds(
+    notebook_tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = notebook_tree.parent / "sets.toml"
+    toml.write_text(
+        '"01/01" = [{ seed = 1, n = 5 }, { seed = 3, n = 5, edge = "n is positive" }]\n'
+        '"02/01" = [{ seed = 1, n = 5, edge = "n is huge" }]\n'
+    )
+    out = notebook_tree.parent / "edges"
+    code = main(
+        [
+            "reliability",
+            "--edges",
+            "--seeds",
+            "2",
+            "--jobs",
+            "2",
+            "--sizes",
+            str(toml),
+            "--out",
+            str(out),
+            "01/01",
+            "02/01",
+        ]
+    )
+    assert code == 0
+    text = (out / "edges-reliability.md").read_text()
+    assert "**1 of 2 edges fail their lesson on at least 95% of the seeds.**" in text
+    assert "| ⚠ | 01/01 | n is positive | `n=5` | 0/2 |" in text
+    assert "| ✔ | 02/01 | n is huge | `n=5` | 2/2 |" in text
+    assert "(2 edges, 1 failing on under 95%)" in capsys.readouterr().out
 
 
 def test_claims_round_trip_through_results_jsonl() -> None:
