@@ -484,8 +484,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_reliability(args: argparse.Namespace) -> int:
-    import time
-
     from mlsys_kit.kit.catalog import notebooks_dir
     from mlsys_kit.kit.reliability import (
         claim_pass_rates,
@@ -494,7 +492,6 @@ def cmd_reliability(args: argparse.Namespace) -> int:
         write_report,
     )
     from mlsys_kit.kit.sweep import save_table, tidy_table
-    from mlsys_kit.notebook import FIGURES_ENV
 
     _engine_options(args)
     if args.seeds < 1:
@@ -506,42 +503,18 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     sizes = load_test_sizes(sizes_file)
     specs = reliability_specs(notebooks, sizes, n_seeds=args.seeds, first_seed=args.first_seed)
     out_dir = args.out or Path("runs/reliability")
-    start = time.perf_counter()
-    # Only the claims are read: the kernels show figures as text and never draw them
-    # (local runs inherit the variable; a Dask cluster's workers have their own environment).
-    os.environ[FIGURES_ENV] = "text"
-    try:
-        results = _run_sweep(specs, args, out_dir)
-    finally:
-        os.environ.pop(FIGURES_ENV, None)
-    wall = time.perf_counter() - start
+    results, wall = _run_for_claims(specs, args, out_dir)
     tidy = tidy_table(results)
     save_table(tidy, out_dir, stem="reliability-runs")
     table = claim_pass_rates(tidy)
     save_table(table, out_dir, stem="reliability")
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    engine = f"--scheduler {args.scheduler}" if args.scheduler else f"--jobs {args.jobs}"
-    command = " ".join(
-        ["mlsys-kit reliability", *args.notebooks, f"--seeds {args.seeds}", engine]
-        + ([f"--first-seed {args.first_seed}"] if args.first_seed != 1000 else [])
-    )
-    workers = f"scheduler {args.scheduler}" if args.scheduler else f"{args.jobs} local job(s)"
-    if args.report is not None:
-        report_path = args.report
-    elif args.notebooks:
-        report_path = out_dir / "claims-reliability.md"
-    else:
-        report_path = notebooks_dir().parent / "reports" / "claims-reliability.md"
     report = write_report(
         table,
-        report_path,
-        command=command,
-        seeds=seeds,
+        _report_path(args, out_dir, "claims-reliability.md"),
         sizes_file=_relative(sizes_file),
         wall_seconds=wall,
-        workers=workers,
         titles={nb.id: nb.title for nb in notebooks},
-        root=notebooks_dir().parent,
+        **_provenance(args, "mlsys-kit reliability"),
     )
     lessons = table[table["kind"] == "lesson"]
     below = int((lessons["pass_rate"] < 0.95).sum())
@@ -551,54 +524,76 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 
 def _edges_reliability(args: argparse.Namespace, notebooks: list[Any], sizes_file: Path) -> int:
     """``mlsys-kit reliability --edges``: every edge set on unseen seeds, and how often it fails."""
-    import time
-
-    from mlsys_kit.kit.catalog import notebooks_dir
     from mlsys_kit.kit.reliability import (
         edge_fail_rates,
         edge_specs,
         load_edge_sets,
         write_edge_report,
     )
-    from mlsys_kit.notebook import FIGURES_ENV
 
     edges = load_edge_sets(sizes_file)
     specs = edge_specs(notebooks, edges, n_seeds=args.seeds, first_seed=args.first_seed)
     if not specs:
         raise UsageError(f"no edge sets for {', '.join(nb.id for nb in notebooks)} in {sizes_file}")
     out_dir = args.out or Path("runs/reliability-edges")
-    start = time.perf_counter()
-    os.environ[FIGURES_ENV] = "text"  # only the claims are read
-    try:
-        results = _run_sweep(specs, args, out_dir)
-    finally:
-        os.environ.pop(FIGURES_ENV, None)
-    wall = time.perf_counter() - start
+    results, wall = _run_for_claims(specs, args, out_dir)
     table = edge_fail_rates(results, {nb.id: edges[nb.id] for nb in notebooks if nb.id in edges})
-    engine = f"--scheduler {args.scheduler}" if args.scheduler else f"--jobs {args.jobs}"
-    command = " ".join(
-        ["mlsys-kit reliability --edges", *args.notebooks, f"--seeds {args.seeds}", engine]
-        + ([f"--first-seed {args.first_seed}"] if args.first_seed != 1000 else [])
-    )
-    if args.report is not None:
-        report_path = args.report
-    elif args.notebooks:
-        report_path = out_dir / "edges-reliability.md"
-    else:
-        report_path = notebooks_dir().parent / "reports" / "edges-reliability.md"
     report = write_edge_report(
         table,
-        report_path,
-        command=command,
-        seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
+        _report_path(args, out_dir, "edges-reliability.md"),
         sizes_file=_relative(sizes_file),
         wall_seconds=wall,
-        workers=f"scheduler {args.scheduler}" if args.scheduler else f"{args.jobs} local job(s)",
-        root=notebooks_dir().parent,
+        **_provenance(args, "mlsys-kit reliability --edges"),
     )
     weak = int((table["fail_rate"] < 0.95).sum())
     print(f"\nReport: {report} ({len(table)} edges, {weak} failing on under 95%); runs: {out_dir}/")
     return 0
+
+
+def _run_for_claims(
+    specs: list[Any], args: argparse.Namespace, out_dir: Path
+) -> tuple[list[Any], float]:
+    """Run the specs like a sweep, for their claims only; the results and the wall seconds."""
+    import time
+
+    from mlsys_kit.notebook import FIGURES_ENV
+
+    start = time.perf_counter()
+    # Only the claims are read: the kernels show figures as text and never draw them
+    # (local runs inherit the variable; a Dask cluster's workers have their own environment).
+    os.environ[FIGURES_ENV] = "text"
+    try:
+        results = _run_sweep(specs, args, out_dir)
+    finally:
+        os.environ.pop(FIGURES_ENV, None)
+    return results, time.perf_counter() - start
+
+
+def _provenance(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    """The report's command line, seeds, workers and clone, as ``write_report`` takes them."""
+    from mlsys_kit.kit.catalog import notebooks_dir
+
+    engine = f"--scheduler {args.scheduler}" if args.scheduler else f"--jobs {args.jobs}"
+    words = [command, *args.notebooks, f"--seeds {args.seeds}", engine]
+    if args.first_seed != 1000:
+        words.append(f"--first-seed {args.first_seed}")
+    return {
+        "command": " ".join(words),
+        "seeds": list(range(args.first_seed, args.first_seed + args.seeds)),
+        "workers": f"scheduler {args.scheduler}" if args.scheduler else f"{args.jobs} local job(s)",
+        "root": notebooks_dir().parent,
+    }
+
+
+def _report_path(args: argparse.Namespace, out_dir: Path, name: str) -> Path:
+    """``--report``; else the run folder's for some notebooks, the clone's reports/ for all."""
+    from mlsys_kit.kit.catalog import notebooks_dir
+
+    if args.report is not None:
+        return args.report
+    if args.notebooks:
+        return out_dir / name
+    return notebooks_dir().parent / "reports" / name
 
 
 def _relative(path: Path) -> str:

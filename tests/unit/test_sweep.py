@@ -353,6 +353,24 @@ def test_reliability_edges_runs_every_edge_set_on_unseen_seeds(
     assert "(2 edges, 1 failing on under 95%)" in capsys.readouterr().out
 
 
+def test_reliability_runs_the_first_set_on_unseen_seeds_and_writes_its_report(
+    notebook_tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    toml = notebook_tree.parent / "sets.toml"
+    toml.write_text('"01/01" = [{ seed = 1, n = 5 }, { seed = 3, n = 6, edge = "n is" }]\n')
+    out = notebook_tree.parent / "claims"
+    report = notebook_tree.parent / "report.md"
+    argv = ["reliability", "--seeds", "2", "--first-seed", "7", "--sizes", str(toml)]
+    assert main([*argv, "--out", str(out), "--report", str(report), "01/01"]) == 0
+    runs = load_results(out)
+    assert sorted(r.label for r in runs) == ["seed=7", "seed=8"]
+    assert all(r.parameters["n"] == 5 for r in runs), "the first set, not the edge"
+    text = report.read_text()
+    assert "`mlsys-kit reliability 01/01 --seeds 2 --jobs 1 --first-seed 7`" in text
+    assert "| ✔ | lesson | n is positive | 2/2 |" in text
+    assert "(1 lessons, 0 below 95%)" in capsys.readouterr().out
+
+
 def test_claims_round_trip_through_results_jsonl() -> None:
     result = _fake_result("seed=1", 3, 1)
     back = RunResult.from_dict(json.loads(json.dumps(result.to_dict(), default=repr)))
