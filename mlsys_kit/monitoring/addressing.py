@@ -22,6 +22,8 @@ Two kinds of helper:
   (:func:`mlsys_kit.monitoring.shifts.covariate_shift_weights`, a domain classifier). It scores
   each against the *true* probabilities of the new data, which a simulator knows: the excess log
   loss, ``mean KL(p || q)``, is 0 for a model that predicts the true probability of every row.
+  :func:`compare_retraining_models` does the same for several models on one sample and one set
+  of weights.
 
 What is hand-written, and why: the fits and the domain classifier are scikit-learn's; the rollout
 of a unit change, the as-known recall and the detection table are the lesson (a few lines of
@@ -67,6 +69,7 @@ __all__ = [
     "DetectionReport",
     "RetrainingComparison",
     "compare_retraining",
+    "compare_retraining_models",
     "detection_delays",
     "excess_log_loss",
     "recall_as_known",
@@ -479,12 +482,119 @@ def compare_retraining(
     >>> result.loss("recent") < result.loss("all")
     True
     """
-    from sklearn.base import clone
+    compared = _compare_retraining(
+        {"model": model},
+        X_history,
+        y_history,
+        history_days,
+        target_X=target_X,
+        eval_X=eval_X,
+        eval_p=eval_p,
+        recent_days=recent_days,
+        domain_classifier=domain_classifier,
+        clip=clip,
+        seed=seed,
+        owner="compare_retraining",
+    )
+    return compared["model"]
+
+
+def compare_retraining_models(
+    X_history: pd.DataFrame,
+    y_history: Any,
+    history_days: Any,
+    *,
+    models: Mapping[str, Any],
+    target_X: pd.DataFrame,
+    eval_X: pd.DataFrame,
+    eval_p: Any,
+    recent_days: float,
+    domain_classifier: Any = None,
+    clip: float | None = 20.0,
+    seed: Seed = 0,
+) -> dict[str, RetrainingComparison]:
+    """:func:`compare_retraining` for several models, on one sample and one set of weights.
+
+    Each model is retrained on the same three training sets: the uniform sample is drawn and
+    the importance weights are fitted once, not once per model. The result for each model is
+    the one :func:`compare_retraining` gives it with the same ``seed``; the domain classifier,
+    the costliest fit when the models are small, runs once.
+
+    Parameters
+    ----------
+    models : mapping of str to scikit-learn classifier
+        The models, by name (at least one); ``None`` stands for the default model.
+    X_history, y_history, history_days, target_X, eval_X, eval_p, recent_days, \
+domain_classifier, clip, seed
+        As in :func:`compare_retraining`.
+
+    Returns
+    -------
+    dict of str to RetrainingComparison
+        By model name, in the order of ``models``.
+
+    Raises
+    ------
+    ParameterError
+        If ``models`` is not a non-empty mapping, or as :func:`compare_retraining` does.
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> days = np.sort(rng.uniform(0, 100, 4_000))
+    >>> X = pd.DataFrame({"x": rng.normal(size=4_000)})
+    >>> y = rng.random(4_000) < 1 / (1 + np.exp(-2.0 * X["x"]))
+    >>> new = pd.DataFrame({"x": rng.normal(1.0, 1.0, size=2_000)})
+    >>> p_new = 1 / (1 + np.exp(-2.0 * new["x"]))
+    >>> compared = compare_retraining_models(
+    ...     X, y, days, models={"logistic": None, "stump": DecisionTreeClassifier(max_depth=1)},
+    ...     target_X=new, eval_X=new, eval_p=p_new, recent_days=30, seed=0)
+    >>> list(compared)
+    ['logistic', 'stump']
+    >>> compared["logistic"].domain_auc == compared["stump"].domain_auc
+    True
+    """
+    owner = "compare_retraining_models"
+    check_type("models", models, Mapping, owner=owner)
+    if not models:
+        raise ParameterError(f"{owner}: models must name at least one model; got an empty mapping")
+    return _compare_retraining(
+        dict(models),
+        X_history,
+        y_history,
+        history_days,
+        target_X=target_X,
+        eval_X=eval_X,
+        eval_p=eval_p,
+        recent_days=recent_days,
+        domain_classifier=domain_classifier,
+        clip=clip,
+        seed=seed,
+        owner=owner,
+    )
+
+
+def _compare_retraining(
+    models: dict[str, Any],
+    X_history: pd.DataFrame,
+    y_history: Any,
+    history_days: Any,
+    *,
+    target_X: pd.DataFrame,
+    eval_X: pd.DataFrame,
+    eval_p: Any,
+    recent_days: float,
+    domain_classifier: Any,
+    clip: float | None,
+    seed: Seed,
+    owner: str,
+) -> dict[str, RetrainingComparison]:
+    """The three training sets, drawn once; each model fitted on each and scored."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    owner = "compare_retraining"
     for name, frame in (("X_history", X_history), ("target_X", target_X), ("eval_X", eval_X)):
         check_type(name, frame, pd.DataFrame, owner=owner)
         if list(frame.columns) != list(X_history.columns):
@@ -512,32 +622,45 @@ def compare_retraining(
     iw = covariate_shift_weights(
         X_history.iloc[sample], target_X, classifier=domain_classifier, clip=clip, seed=fold_seed
     )
-    if model is None:
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     sets = {
         "recent": (recent, None),
         "all": (sample, None),
         "all, weighted": (sample, iw.weights),
     }
-    rows = []
-    for trained_on, (rows_of, weights) in sets.items():
-        fit = clone(model)
-        fit_params = {}
-        if weights is not None:
-            step = fit.steps[-1][0] if isinstance(fit, Pipeline) else None
-            fit_params = {f"{step}__sample_weight" if step else "sample_weight": weights}
-        fit.fit(X_history.iloc[rows_of], y[rows_of], **fit_params)
-        q = fit.predict_proba(eval_X)[:, 1]
-        rows.append(
-            {
-                "trained_on": trained_on,
-                "rows": n,
-                "effective_rows": n if weights is None else effective_sample_size(weights),
-                "days": f"{t[rows_of].min():.0f}–{t[rows_of].max():.0f}",
-                "excess_log_loss": excess_log_loss(p, q),
-                "predicted_rate": float(q.mean()),
-                "true_rate": float(p.mean()),
-            }
-        )
-    table = pd.DataFrame(rows).set_index("trained_on")
-    return RetrainingComparison(table=table, domain_auc=iw.domain_auc)
+    compared = {}
+    for name, model in models.items():
+        if model is None:
+            model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        rows = []
+        for trained_on, (rows_of, weights) in sets.items():
+            q = _fit_and_predict(model, X_history.iloc[rows_of], y[rows_of], weights, eval_X)
+            rows.append(
+                {
+                    "trained_on": trained_on,
+                    "rows": n,
+                    "effective_rows": n if weights is None else effective_sample_size(weights),
+                    "days": f"{t[rows_of].min():.0f}–{t[rows_of].max():.0f}",
+                    "excess_log_loss": excess_log_loss(p, q),
+                    "predicted_rate": float(q.mean()),
+                    "true_rate": float(p.mean()),
+                }
+            )
+        table = pd.DataFrame(rows).set_index("trained_on")
+        compared[name] = RetrainingComparison(table=table, domain_auc=iw.domain_auc)
+    return compared
+
+
+def _fit_and_predict(
+    model: Any, X: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None, eval_X: pd.DataFrame
+) -> np.ndarray:
+    """Fit a copy of the model (weighted: through its last step); its probabilities on eval_X."""
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
+    fit = clone(model)
+    fit_params = {}
+    if weights is not None:
+        step = fit.steps[-1][0] if isinstance(fit, Pipeline) else None
+        fit_params = {f"{step}__sample_weight" if step else "sample_weight": weights}
+    fit.fit(X, y, **fit_params)
+    return fit.predict_proba(eval_X)[:, 1]

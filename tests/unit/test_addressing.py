@@ -11,6 +11,7 @@ from mlsys_kit.monitoring.addressing import (
     DetectionReport,
     RetrainingComparison,
     compare_retraining,
+    compare_retraining_models,
     detection_delays,
     excess_log_loss,
     recall_as_known,
@@ -168,6 +169,38 @@ def test_weights_move_a_misspecified_fit_towards_the_new_inputs():
     assert result.domain_auc > 0.6
     assert table.loc["all, weighted", "effective_rows"] < table.loc["all", "rows"]
     assert result.loss("all, weighted") < result.loss("all")
+
+
+def test_several_models_share_one_sample_and_one_domain_classifier(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    import mlsys_kit.monitoring.addressing as addressing
+
+    X, y, days, new, p_new = _history("covariate", seed=2)
+    common = {"target_X": new, "eval_X": new, "eval_p": p_new, "recent_days": 25, "seed": 3}
+    models = {"default": None, "tree": DecisionTreeClassifier(max_depth=3, random_state=0)}
+    models["plain logistic"] = LogisticRegression()
+    one_by_one = {
+        name: compare_retraining(X, y, days, model=m, **common) for name, m in models.items()
+    }
+
+    weight_fits = []
+    real = addressing.covariate_shift_weights
+    monkeypatch.setattr(
+        addressing,
+        "covariate_shift_weights",
+        lambda *a, **k: weight_fits.append(1) or real(*a, **k),
+    )
+    together = compare_retraining_models(X, y, days, models=models, **common)
+    assert list(together) == list(models) and weight_fits == [1]
+    for name, result in together.items():
+        pd.testing.assert_frame_equal(result.table, one_by_one[name].table)
+        assert result.domain_auc == one_by_one[name].domain_auc
+    with pytest.raises(ParameterError, match="models must name at least one model"):
+        compare_retraining_models(X, y, days, models={}, **common)
+    with pytest.raises(ParameterError, match="models must be a Mapping"):
+        compare_retraining_models(X, y, days, models=[None], **common)
 
 
 def test_compare_retraining_refuses_bad_input():
