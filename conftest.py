@@ -32,6 +32,9 @@ TEMPLATE = ROOT / "templates" / "chapter-notebook.ipynb"
 
 #: In a parameter set, names the lesson that the set is past the edge of (not a parameter).
 EDGE_KEY = "edge"
+#: In an edge set, ``true`` when chance decides there and "Try it" says so (not a parameter): the
+#: edges reliability report then asks the lesson to fail on most unseen seeds, not on 95%.
+CHANCE_KEY = "by_chance"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -99,7 +102,7 @@ class PapermillRun(pytest.Item):
         from mlsys_kit.kit.runner import run_one
 
         tmp = self.config._tmp_path_factory.mktemp("papermill")  # type: ignore[attr-defined]
-        params = {name: value for name, value in self.params.items() if name != EDGE_KEY}
+        params = {k: v for k, v in self.params.items() if k not in (EDGE_KEY, CHANCE_KEY)}
         # nbval renders the figures at the defaults; here only claims are read, so figures are
         # shown as text and never drawn (about a second per multi-panel figure), and the kernel
         # is killed after its last cell, as nbval does, not left to tear down (half a second).

@@ -68,8 +68,12 @@ def test_notebook_has_enough_parameter_sets(notebook: Notebook) -> None:
             f"{notebook.id}: edge = {edge!r} starts none of its lessons: {lessons}"
         )
     for params in sets:
-        unknown = set(params) - set(notebook.parameters) - {"edge"}
+        unknown = set(params) - set(notebook.parameters) - {"edge", "by_chance"}
         assert not unknown, f"{notebook.id}: {sorted(unknown)} are not parameters of the notebook"
+        if "by_chance" in params:
+            assert "edge" in params and params["by_chance"] is True, (
+                f"{notebook.id}: by_chance = true marks an edge set where chance decides"
+            )
 
 
 def _cells(path: Path) -> list[dict[str, Any]]:

@@ -275,13 +275,15 @@ def test_load_edge_sets_keeps_the_marked_sets_and_their_lesson(tmp_path: Path) -
         '"02/01" = [{ seed = 1 }]\n'
     )
     assert load_edge_sets(toml) == {"01/01": [{"n": 2, "edge": "n is"}]}
+    toml.write_text('"01/01" = [{ seed = 3, n = 2, edge = "n is", by_chance = true }]\n')
+    assert load_edge_sets(toml) == {"01/01": [{"n": 2, "edge": "n is", "by_chance": True}]}
     with pytest.raises(ParameterError, match="cannot read the test sizes"):
         load_edge_sets(tmp_path / "missing.toml")
 
 
 def test_edge_specs_label_each_edge_and_seed(notebook_tree: Path) -> None:
     notebooks = catalog.discover()
-    edges = {"01/01": [{"n": 2, "edge": "n is"}, {"n": 3, "edge": "other"}]}
+    edges = {"01/01": [{"n": 2, "edge": "n is"}, {"n": 3, "edge": "other", "by_chance": True}]}
     specs = edge_specs(notebooks, edges, n_seeds=2, first_seed=7)
     assert [(s.notebook.id, s.label) for s in specs] == [
         ("01/01", "edge1-seed=7"),
@@ -316,8 +318,11 @@ def test_edge_fail_rates_count_runs_that_held_or_stopped_as_not_failed(tmp_path:
         sizes_file="sets.toml",
     )
     text = report.read_text()
-    assert "**0 of 1 edges fail their lesson on at least 95% of the seeds.**" in text
-    assert "| ⚠ | 03/01 | n ( | `n=1` | 17/20 | observed 4.00 > 2.00 |" in text
+    assert "**0 of 1 edges fail their lesson as often as they must**" in text
+    assert "| ⚠ | 03/01 | n ( | `n=1` | 17/20 | ≥ 95% | observed 4.00 > 2.00 |" in text
+    by_chance = edge_fail_rates(results, {"03/01": [{"n": 1, "edge": "n (", "by_chance": True}]})
+    assert by_chance.iloc[0]["meets"] and by_chance.iloc[0]["parameters"] == "n=1"
+    assert not edge_fail_rates(results[17:19], edges).iloc[0]["meets"], "held on both runs"
 
 
 def test_reliability_edges_runs_every_edge_set_on_unseen_seeds(
@@ -326,7 +331,7 @@ def test_reliability_edges_runs_every_edge_set_on_unseen_seeds(
     toml = notebook_tree.parent / "sets.toml"
     toml.write_text(
         '"01/01" = [{ seed = 1, n = 5 }, { seed = 3, n = 5, edge = "n is positive" }]\n'
-        '"02/01" = [{ seed = 1, n = 5, edge = "n is huge" }]\n'
+        '"02/01" = [{ seed = 1, n = 5, edge = "n is huge", by_chance = true }]\n'
     )
     out = notebook_tree.parent / "edges"
     code = main(
@@ -347,10 +352,10 @@ def test_reliability_edges_runs_every_edge_set_on_unseen_seeds(
     )
     assert code == 0
     text = (out / "edges-reliability.md").read_text()
-    assert "**1 of 2 edges fail their lesson on at least 95% of the seeds.**" in text
-    assert "| ⚠ | 01/01 | n is positive | `n=5` | 0/2 |" in text
-    assert "| ✔ | 02/01 | n is huge | `n=5` | 2/2 |" in text
-    assert "(2 edges, 1 failing on under 95%)" in capsys.readouterr().out
+    assert "**1 of 2 edges fail their lesson as often as they must**" in text
+    assert "| ⚠ | 01/01 | n is positive | `n=5` | 0/2 | ≥ 95% |" in text
+    assert "| ✔ | 02/01 | n is huge | `n=5` | 2/2 | > 50% (chance) |" in text
+    assert "(2 edges, 1 failing too rarely)" in capsys.readouterr().out
 
 
 def test_reliability_runs_the_first_set_on_unseen_seeds_and_writes_its_report(
