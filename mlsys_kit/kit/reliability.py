@@ -390,11 +390,12 @@ def edge_fail_rates(
     """
     import pandas as pd
 
-    rows = []
+    rows, seconds = [], 0.0
     for notebook, sets in sorted(edges.items()):
         for k, edge in enumerate(sets, start=1):
             prefix = f"edge{k}-seed="
             runs = [r for r in results if r.notebook_id == notebook and r.label.startswith(prefix)]
+            seconds += sum(r.seconds for r in runs)
             shown = [
                 c
                 for r in runs
@@ -422,7 +423,9 @@ def edge_fail_rates(
                     "worst": closest[0].evidence if closest else "",
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["run_seconds"] = seconds
+    return table
 
 
 def write_edge_report(
@@ -451,7 +454,7 @@ def write_edge_report(
             root,
             f"{seeds[0]}–{seeds[-1]} ({len(seeds)} per edge); sets: those marked `edge` in "
             f"`{sizes_file}`",
-            "",
+            f"the runs took {table.attrs.get('run_seconds', 0) / 60:.0f} min of run time in all; ",
             wall_seconds,
             workers,
         ),
