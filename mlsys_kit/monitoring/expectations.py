@@ -367,12 +367,12 @@ def _pandera_column(pa: Any, e: Expectation) -> pa.Column:
     options = {"element_wise": False, "ignore_na": False}  # the checks handle missing values
     checks = [
         pa.Check(function, name=name, error=expected[name], **kwargs, **options)
-        for name, function, kwargs in _checks_of(e)
+        for name, function, kwargs in _expectation_checks(e)
     ]
     return pa.Column(None, checks=checks, nullable=True, required=e.required, name=e.column)
 
 
-def _checks_of(e: Expectation) -> list[tuple[str, Callable[..., Any], dict[str, Any]]]:
+def _expectation_checks(e: Expectation) -> list[tuple[str, Callable[..., Any], dict[str, Any]]]:
     """The checks of one expectation, in order: (name, check function, its keyword arguments)."""
     checks: list[tuple[str, Callable[..., Any], dict[str, Any]]] = []
     if e.kind != "category":  # any value has a text form: a category column has no bad type
@@ -404,7 +404,7 @@ def _passes_every_check(batch: pd.DataFrame, schema: Schema) -> bool:
                 return False
             continue
         series = batch[e.column]
-        for _, function, kwargs in _checks_of(e):
+        for _, function, kwargs in _expectation_checks(e):
             try:
                 if function(series, **kwargs) is not True:
                     return False
