@@ -38,6 +38,11 @@ CHANCE_KEY = "by_chance"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every kernel a test starts is a fork of one warm process (mlsys_kit.kit.kernels): the
+    # imports that each new kernel repeats, about 1.5 s of every execution, are paid once.
+    from mlsys_kit.kit.kernels import use_forked_kernels
+
+    use_forked_kernels()
     # On a fresh machine matplotlib builds its font cache on first import and says so on
     # stderr; build it here, once, so no notebook kernel prints that message.
     import matplotlib

@@ -91,6 +91,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "MLSYS_KIT_FORK_KERNELS": "0",  # a reader's kernels are new processes, not forks
     }
     # README_COMMAND through this interpreter: ``python -m jupyterlab`` is ``jupyter lab``.
     command = [sys.executable, "-m", "jupyterlab", *README_COMMAND[2:], str(home / "notebooks")]

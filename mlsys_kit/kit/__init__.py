@@ -10,6 +10,8 @@
                  check a master, grade a folder of submissions (``otter run``) into one table
 ``book``         the executed notebooks as a static site that reads offline: chapter map,
                  pages with parameters, lessons, verdicts and margins, prev/next
+``kernels``      the test suite's notebook kernels, forked from one process that has done
+                 their imports (a jupyter_client kernel provisioner)
 ``cli``          the ``mlsys-kit`` command: ``list``, ``run``, ``sweep``, ``reliability``,
                  ``refresh``, ``serve``, ``exercises``, ``book``
 ===============  =========================================================================
