@@ -279,8 +279,12 @@ def serve(address: str) -> None:
 
     if sys.path and Path(sys.path[0]) == Path.cwd():  # as ipykernel_launcher does
         del sys.path[0]
+    environment = dict(os.environ)
     for module in PRELOAD:
         importlib.import_module(module)
+    # What the imports set (scikit-learn sets KMP_* variables if unset): a kernel importing them
+    # would have it too, so every fork gets it unless the environment it is launched with has it.
+    set_on_import = {k: v for k, v in os.environ.items() if environment.get(k) != v}
     if threading.active_count() > 1:  # missing in every fork, perhaps holding a lock: no forks
         sys.exit(f"{__name__}: importing {PRELOAD} started a thread; kernels will not be forked")
     children: set[int] = set()
@@ -304,7 +308,7 @@ def serve(address: str) -> None:
                 pid = os.fork()
                 if pid == 0:
                     connection.close()
-                    _become_kernel(request, listener)  # never returns
+                    _become_kernel(request, set_on_import, listener)  # never returns
                 children.add(pid)
                 connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     for pid in list(children):  # kernels left running when the tests ended
@@ -323,7 +327,9 @@ def _reap(children: set[int]) -> None:
         children.discard(pid)
 
 
-def _become_kernel(request: dict[str, Any], listener: socket.socket) -> None:
+def _become_kernel(
+    request: dict[str, Any], set_on_import: dict[str, str], listener: socket.socket
+) -> None:
     """In the forked child: become ``python -m ipykernel_launcher ARGS`` as launched."""
     code = 1
     try:
@@ -337,6 +343,8 @@ def _become_kernel(request: dict[str, Any], listener: socket.socket) -> None:
         os.close(devnull)
         os.environ.clear()
         os.environ.update(request["env"])
+        for name, value in set_on_import.items():
+            os.environ.setdefault(name, value)  # as the importing module does it
         os.chdir(request["cwd"])
         _fresh_random_state()
         from importlib.util import find_spec

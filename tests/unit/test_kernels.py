@@ -22,7 +22,8 @@ pytestmark = pytest.mark.skipif(
 PROBE = (
     "import json, os, sys\n"
     "print(json.dumps({'pid': os.getpid(), 'ppid': os.getppid(), 'cwd': os.getcwd(),"
-    " 'probe': os.environ.get('PROBE'), 'preloaded': 'sklearn.ensemble' in sys.modules}))"
+    " 'probe': os.environ.get('PROBE'), 'preloaded': 'sklearn.ensemble' in sys.modules,"
+    " 'kmp': os.environ.get('KMP_INIT_AT_FORK')}))"
 )
 
 
@@ -62,6 +63,7 @@ def test_a_forked_kernel_is_a_process_of_its_own_launched_as_asked(forked, tmp_p
     assert seen["preloaded"], "the server's imports are in the kernel already"
     assert Path(seen["cwd"]) == tmp_path
     assert seen["probe"] == "here"
+    assert seen["kmp"] == "FALSE", "what importing scikit-learn sets, as in a new kernel"
 
 
 @pytest.mark.slow
