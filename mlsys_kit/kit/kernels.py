@@ -195,25 +195,37 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         env = dict(kwargs.get("env") or os.environ)
-        address = _server_address() if _forkable(cmd, env) else None
-        if address is None:
-            return await super().launch_kernel(cmd, **kwargs)
-        env.setdefault(SERVER_ENV, address)
+        address = _server_address() if _forkable(cmd) else None
         env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launch_kernel sets it
         cwd = str(kwargs.get("cwd") or Path.cwd())
-        self.process = ForkedProcess(_request_fork(address, cmd, env, cwd))
+        pid = _request_fork(address, cmd, {SERVER_ENV: address, **env}, cwd) if address else None
+        if pid is None:  # not this kind of kernel, or not the server's settings: a new process
+            return await super().launch_kernel(cmd, **kwargs)
+        self.process = ForkedProcess(pid)
         self.pid = self.pgid = self.process.pid  # the kernel leads a session of its own
         self.cwd = cwd
         return self.connection_info
 
 
-def _forkable(cmd: list[str], env: dict[str, str]) -> bool:
-    """The same Python starting ``ipykernel_launcher``, with the server's import-time settings."""
-    if not fork_kernels_enabled() or cmd[1:3] != ["-m", "ipykernel_launcher"]:
-        return False
-    if os.path.realpath(cmd[0]) != os.path.realpath(sys.executable):
-        return False
-    return all(env.get(name) == os.environ.get(name) for name in IMPORT_TIME_ENV)
+def _forkable(cmd: list[str]) -> bool:
+    """Whether ``cmd`` starts ``ipykernel_launcher``, where kernels may be forked."""
+    return fork_kernels_enabled() and cmd[1:3] == ["-m", "ipykernel_launcher"]
+
+
+def _refusal(request: dict[str, Any], server_environment: dict[str, str]) -> str | None:
+    """Why the server will not fork the kernel ``request`` asks for, or None if it will.
+
+    A fork is the server's interpreter with the server's imports: it is the kernel asked for
+    only if that kernel runs the same Python with the same import-time settings
+    (:data:`IMPORT_TIME_ENV`).
+    """
+    if os.path.realpath(request["python"]) != os.path.realpath(sys.executable):
+        return f"another interpreter: {request['python']}"
+    for name in IMPORT_TIME_ENV:
+        if request["env"].get(name) != server_environment.get(name):
+            theirs, mine = request["env"].get(name), server_environment.get(name)
+            return f"{name}={theirs!r}; the server imported with {mine!r}"
+    return None
 
 
 def _server_address() -> str | None:
@@ -255,17 +267,21 @@ def _stop_server(server: subprocess.Popen[bytes], folder: str) -> None:
     with contextlib.suppress(subprocess.TimeoutExpired):
         server.wait(timeout=5)
     with contextlib.suppress(OSError):
-        Path(folder, "server.sock").unlink()
+        Path(folder, "server.sock").unlink(missing_ok=True)
         os.rmdir(folder)
 
 
-def _request_fork(address: str, cmd: list[str], env: dict[str, str], cwd: str) -> int:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.connect(address)
-        request = {"argv": cmd[2:], "env": env, "cwd": cwd}
-        connection.sendall(json.dumps(request).encode() + b"\n")
-        reply = connection.makefile("rb").readline()
-    return int(json.loads(reply)["pid"])
+def _request_fork(address: str, cmd: list[str], env: dict[str, str], cwd: str) -> int | None:
+    """The pid of the kernel the server forked, or None if it refused or is gone."""
+    request = {"python": cmd[0], "argv": cmd[2:], "env": env, "cwd": cwd}
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(address)
+            connection.sendall(json.dumps(request).encode() + b"\n")
+            reply = connection.makefile("rb").readline()
+        return json.loads(reply)["pid"]
+    except (OSError, ValueError, KeyError):  # the server is gone: start the kernel as usual
+        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,6 +321,9 @@ def serve(address: str) -> None:
             connection, _ = listener.accept()
             with connection:
                 request = json.loads(connection.makefile("rb").readline())
+                if _refusal(request, environment) is not None:
+                    connection.sendall(b'{"pid": null}\n')
+                    continue
                 pid = os.fork()
                 if pid == 0:
                     connection.close()

@@ -92,13 +92,31 @@ def test_only_the_same_kernel_with_the_same_import_time_settings_is_forked(
     monkeypatch: pytest.MonkeyPatch,
 ):
     cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", "kernel.json"]
-    monkeypatch.delenv("MPLBACKEND", raising=False)
-    assert kernels._forkable(cmd, dict(os.environ))
-    assert not kernels._forkable(cmd, {**os.environ, "MPLBACKEND": "Agg"})
-    assert not kernels._forkable(["/usr/bin/R", "--slave"], dict(os.environ))
-    assert not kernels._forkable(["other-python", *cmd[1:]], dict(os.environ))
+    assert kernels._forkable(cmd)
+    assert not kernels._forkable(["/usr/bin/R", "--slave"])
+    server = {"PATH": "/bin"}
+    asked = {"python": sys.executable, "argv": cmd[2:], "env": {"PATH": "/usr/bin"}, "cwd": "."}
+    assert kernels._refusal(asked, server) is None
+    refused = kernels._refusal({**asked, "env": {"MPLBACKEND": "Agg"}}, server)
+    assert refused == "MPLBACKEND='Agg'; the server imported with None"
+    assert kernels._refusal({**asked, "python": "/other/python"}, server)
     monkeypatch.setenv(kernels.ENABLE_ENV, "0")
-    assert not kernels._forkable(cmd, dict(os.environ))
+    assert not kernels._forkable(cmd)
+
+
+@pytest.mark.slow
+def test_a_kernel_asked_with_other_import_time_settings_is_a_new_process(
+    forked, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv(kernels.PROVISIONER_ENV, kernels.PROVISIONER_NAME)
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env={**os.environ, "MPLBACKEND": "Agg"})
+    try:
+        seen = json.loads(_run(km, PROBE)[0])
+    finally:
+        km.shutdown_kernel(now=True)
+    assert seen["ppid"] == os.getpid(), "launched by this process, as without the provisioner"
+    assert seen["preloaded"] is False
 
 
 def test_an_ended_process_reads_as_ended():
