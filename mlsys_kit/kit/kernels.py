@@ -15,7 +15,9 @@ It plugs into jupyter_client's documented extension point, the *kernel provision
 (:class:`ForkProvisioner`, registered as the ``mlsys-kit-fork`` entry point), so papermill and
 nbval use it unchanged. ``conftest.py`` selects it for the test suite
 (``JUPYTER_DEFAULT_PROVISIONER_NAME``); set ``MLSYS_KIT_FORK_KERNELS=0`` to start every kernel
-the usual way. Readers' kernels (JupyterLab, ``mlsys-kit run``) are never forked.
+the usual way. Readers' kernels (JupyterLab, ``mlsys-kit run``) are never forked, nor are the
+kernels a kernel starts (10/04 times a notebook run through papermill: it must pay a real
+kernel start).
 
 Why hand-written: ipykernel's fork feature (ipykernel#410, #1261) was never merged, and no
 maintained package forks kernels for jupyter_client. Linux only: forking a process that has
@@ -39,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +63,7 @@ PROVISIONER_NAME = "mlsys-kit-fork"
 PROVISIONER_ENV = "JUPYTER_DEFAULT_PROVISIONER_NAME"
 #: Set to ``0`` to start every kernel as a new process.
 ENABLE_ENV = "MLSYS_KIT_FORK_KERNELS"
-#: The server's socket path, inherited by the kernels (a notebook that runs a notebook forks too).
+#: The server's socket path, inherited by the test process's subprocesses (not by kernels).
 SERVER_ENV = "MLSYS_KIT_FORK_SERVER"
 #: What the server imports once: the kernel itself, and what at least three notebooks import
 #: (libraries that start no thread and set no warning filter when imported).
@@ -194,17 +197,26 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
     """jupyter_client's local provisioner, launching ``ipykernel`` kernels by fork when it can."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        env = dict(kwargs.get("env") or os.environ)
+        # The kernel's own kernels (a notebook that runs a notebook, as 10/04 does) start as a
+        # reader's would, as new processes: the kernel does not inherit the selection.
+        kwargs["env"] = env = _without_selection(kwargs.get("env") or os.environ)
         address = _server_address() if _forkable(cmd) else None
-        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launch_kernel sets it
         cwd = str(kwargs.get("cwd") or Path.cwd())
-        pid = _request_fork(address, cmd, {SERVER_ENV: address, **env}, cwd) if address else None
+        launch_env = {**env, "JPY_PARENT_PID": str(os.getpid())}  # as launch_kernel sets it
+        pid = _request_fork(address, cmd, launch_env, cwd) if address else None
         if pid is None:  # not this kind of kernel, or not the server's settings: a new process
             return await super().launch_kernel(cmd, **kwargs)
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = self.process.pid  # the kernel leads a session of its own
         self.cwd = cwd
         return self.connection_info
+
+
+def _without_selection(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without this module's selection of the provisioner and of the server."""
+    selected = env.get(PROVISIONER_ENV) == PROVISIONER_NAME
+    drop = {SERVER_ENV, PROVISIONER_ENV} if selected else {SERVER_ENV}
+    return {name: value for name, value in env.items() if name not in drop}
 
 
 def _forkable(cmd: list[str]) -> bool:

@@ -23,7 +23,9 @@ PROBE = (
     "import json, os, sys\n"
     "print(json.dumps({'pid': os.getpid(), 'ppid': os.getppid(), 'cwd': os.getcwd(),"
     " 'probe': os.environ.get('PROBE'), 'preloaded': 'sklearn.ensemble' in sys.modules,"
-    " 'kmp': os.environ.get('KMP_INIT_AT_FORK')}))"
+    " 'kmp': os.environ.get('KMP_INIT_AT_FORK'),"
+    " 'selection': [os.environ.get(n) for n in ('JUPYTER_DEFAULT_PROVISIONER_NAME',"
+    " 'MLSYS_KIT_FORK_SERVER')]}))"
 )
 
 
@@ -64,6 +66,7 @@ def test_a_forked_kernel_is_a_process_of_its_own_launched_as_asked(forked, tmp_p
     assert Path(seen["cwd"]) == tmp_path
     assert seen["probe"] == "here"
     assert seen["kmp"] == "FALSE", "what importing scikit-learn sets, as in a new kernel"
+    assert seen["selection"] == [None, None], "the kernel's own kernels start as a reader's"
 
 
 @pytest.mark.slow
