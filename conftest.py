@@ -51,6 +51,28 @@ def pytest_configure(config: pytest.Config) -> None:
     import matplotlib.font_manager
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """A test's changes to ``os.environ`` end with it (doctests included).
+
+    ``setup_notebook``'s doctest, for one, sets the thread-count variables in the test process;
+    left there, they would reach every kernel the process starts later, and no such kernel could
+    be forked from a server that imported without them. The kernel server's own variables, set on
+    first use, are kept.
+    """
+    import os
+
+    from mlsys_kit.kit.kernels import SERVER_ENV
+
+    before = dict(os.environ)
+    yield
+    server = os.environ.get(SERVER_ENV)
+    os.environ.clear()
+    os.environ.update(before)
+    if server is not None:
+        os.environ[SERVER_ENV] = server
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark nbval's cell items ``slow``: each runs in a notebook kernel."""
     for item in items:
