@@ -10,6 +10,13 @@ model on a training split and scores it twice: on the validation split (what the
 offline) and on a truly later holdout (what the model will really do). A leak is the gap
 between the two.
 
+**Leaky against correct, over several worlds.** :class:`LeakRuns` collects such estimates
+for a leaky and a correct pipeline of each cause, repeated on independent simulated worlds;
+:meth:`LeakRuns.effects` turns them into each cause's *extra optimism* (the leaky pipeline's
+``offline - future`` minus the correct one's, per world, so that most of the world-to-world
+noise cancels) with its Student-t interval over the worlds (:func:`mlsys_kit.stats.mean_interval`),
+a :class:`LeakEffects` that draws itself.
+
 **The leakage checker.** :func:`check_leakage` looks at a train/test pair the way a reviewer
 would, and returns a :class:`LeakageReport` (one :class:`Finding` per check and subject):
 
@@ -61,18 +68,21 @@ from sklearn.base import clone
 
 from mlsys_kit.params import (
     ParameterError,
+    check_array,
     check_choice,
     check_float,
     check_int,
     check_type,
 )
 from mlsys_kit.results import Report
-from mlsys_kit.stats import quantile_bins, quantile_edges, rank_auc
+from mlsys_kit.stats import mean_interval, quantile_bins, quantile_edges, rank_auc
 
 __all__ = [
     "LEAKAGE_CHECKS",
     "Estimate",
     "Finding",
+    "LeakEffects",
+    "LeakRuns",
     "LeakageReport",
     "check_leakage",
     "offline_and_future_auc",
@@ -186,6 +196,186 @@ def offline_and_future_auc(
     return Estimate(
         offline=_roc_auc(positive[0], scores[0]), future=_roc_auc(positive[1], scores[1])
     )
+
+
+_PIPELINES = ("leaky", "correct")
+
+
+class LeakRuns:
+    """The offline estimates and future AUCs of leaky and correct pipelines, world by world.
+
+    Each :meth:`record` fits one pipeline's model (:func:`offline_and_future_auc`) and keeps
+    one row: the world, the cause, the pipeline (``"leaky"`` or ``"correct"``), the offline
+    AUC, the future AUC and the optimism (their difference).
+
+    Parameters
+    ----------
+    features : sequence of str
+        The model's input columns, unless :meth:`record` is given others.
+    target : str
+        The binary label column.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> df = pd.DataFrame({"x": [0, 1, 2, 3, 4, 5, 6, 7], "y": [0, 0, 0, 1, 0, 1, 1, 1]})
+    >>> runs = LeakRuns(features=["x"], target="y")
+    >>> runs.record(1, "peek", "leaky", LogisticRegression(), df[:6], df[2:6], df[4:]).offline
+    0.75
+    >>> runs.to_frame()[["cause", "pipeline", "optimism"]]
+      cause pipeline  optimism
+    0  peek    leaky     -0.25
+    """
+
+    def __init__(self, *, features: Sequence[str], target: str) -> None:
+        owner = "LeakRuns"
+        self.features = [check_type("features", f, str, owner=owner) for f in features]
+        self.target = check_type("target", target, str, owner=owner)
+        self._rows: list[tuple[int, str, str, float, float, float]] = []
+
+    def record(
+        self,
+        world: int,
+        cause: str,
+        pipeline: str,
+        model: Any,
+        train: pd.DataFrame,
+        valid: pd.DataFrame,
+        future: pd.DataFrame,
+        features: Sequence[str] | None = None,
+    ) -> Estimate:
+        """Fit ``model`` on ``train``; keep its AUC on ``valid`` and on ``future``.
+
+        Parameters
+        ----------
+        world : int
+            The world's seed (a pipeline pair is compared within a world).
+        cause : str
+            The leak's name, e.g. ``"duplicates before splitting"``.
+        pipeline : {"leaky", "correct"}
+            Which of the pair this is.
+        model, train, valid, future
+            As in :func:`offline_and_future_auc`.
+        features : sequence of str, optional
+            Input columns for this pipeline (default: the ones given at construction).
+
+        Returns
+        -------
+        Estimate
+            The pipeline's offline and future AUC.
+        """
+        owner = "LeakRuns.record"
+        check_type("cause", cause, str, owner=owner)
+        check_choice("pipeline", pipeline, _PIPELINES, owner=owner)
+        estimate = offline_and_future_auc(
+            model,
+            train,
+            valid,
+            future,
+            features=self.features if features is None else features,
+            target=self.target,
+        )
+        self._rows.append((world, cause, pipeline, estimate.offline, estimate.future, estimate.gap))
+        return estimate
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per world, cause and pipeline, in the order they were recorded."""
+        return pd.DataFrame(
+            self._rows, columns=["world", "cause", "pipeline", "offline", "future", "optimism"]
+        )
+
+    def effects(self, *, level: float = 0.9) -> LeakEffects:
+        """Each cause's extra optimism per world, and its mean and interval over the worlds.
+
+        Parameters
+        ----------
+        level : float, default 0.9
+            Confidence level of the Student-t interval, in ``(0, 1)``.
+
+        Returns
+        -------
+        LeakEffects
+
+        Raises
+        ------
+        ParameterError
+            A cause lacks its leaky or its correct pipeline in some world, or was run on
+            fewer than two worlds.
+        """
+        owner = "LeakRuns.effects"
+        runs = self.to_frame()
+        causes = list(dict.fromkeys(runs["cause"]))
+        table = runs.pivot_table(index=["cause", "world"], columns="pipeline", values="optimism")
+        if set(table.columns) != set(_PIPELINES) or table.isna().any().any():
+            raise ParameterError(
+                f"{owner}: every cause needs a leaky and a correct run in every world"
+            )
+        extra = (table["leaky"] - table["correct"]).rename("extra optimism")
+        summary = {}
+        for cause in causes:
+            values = check_array(f"{cause!r} worlds", extra[cause], min_length=2, owner=owner)
+            summary[cause] = mean_interval(values, level=level)._asdict()
+        frame = pd.DataFrame.from_dict(summary, orient="index")
+        frame.index.name = "cause"
+        return LeakEffects(per_world=extra.loc[causes], summary=frame, level=level)
+
+
+@dataclass(frozen=True)
+class LeakEffects(Report):
+    """Each cause's extra optimism (leaky minus correct), per world and over the worlds.
+
+    Attributes
+    ----------
+    per_world : pandas.Series
+        Extra optimism, indexed by cause and world.
+    summary : pandas.DataFrame
+        One row per cause (in the order they were recorded): ``mean``, ``low`` and ``high``,
+        the mean and its Student-t interval over the worlds.
+    level : float
+        The interval's confidence level.
+    """
+
+    per_world: pd.Series
+    summary: pd.DataFrame
+    level: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The summary: mean and interval of the extra optimism, one row per cause."""
+        return self.summary
+
+    def low(self, cause: str) -> float:
+        """The low end of ``cause``'s interval: above zero, the leak is above the noise."""
+        check_choice("cause", cause, list(self.summary.index), owner="LeakEffects.low")
+        return float(self.summary.loc[cause, "low"])
+
+    def describe(self, cause: str) -> str:
+        """One line: the cause and its interval."""
+        check_choice("cause", cause, list(self.summary.index), owner="LeakEffects.describe")
+        low, high = self.summary.loc[cause, ["low", "high"]]
+        share = f"{self.level:.0%}"
+        return f"{cause}: extra optimism between {low:+.3f} and {high:+.3f} ({share} interval)"
+
+    def plot(self, ax: Any) -> None:
+        """Each world's extra optimism per cause (grey dots), the interval and the mean.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes
+            Where to draw; one row per cause, the first at the top.
+        """
+        from mlsys_kit.notebook import COLORS
+
+        causes = list(self.summary.index)
+        for i, cause in enumerate(causes):
+            values = self.per_world[cause]
+            ax.plot(values, np.full(len(values), i), "o", color=COLORS["grey"], ms=5)
+            low, high, mean = self.summary.loc[cause, ["low", "high", "mean"]]
+            ax.plot([low, high], [i, i], color=COLORS["vermillion"], lw=3)
+            ax.plot(mean, i, "|", color=COLORS["black"], ms=14, mew=2)
+        ax.axvline(0, color=COLORS["black"], lw=0.8)
+        ax.set_yticks(range(len(causes)), causes)
+        ax.invert_yaxis()
+        ax.set_xlabel("extra optimism: leaky minus correct (offline estimate − future AUC)")
 
 
 def _roc_auc(y: np.ndarray, score: np.ndarray) -> float:

@@ -12,6 +12,8 @@ from mlsys_kit.features.leakage import (
     LEAKAGE_CHECKS,
     Estimate,
     LeakageReport,
+    LeakEffects,
+    LeakRuns,
     check_leakage,
     offline_and_future_auc,
     predictive_power,
@@ -239,6 +241,97 @@ def test_offline_and_future_auc(data):
     assert isinstance(est, Estimate)
     assert 0.6 < est.offline < 0.9 and 0.6 < est.future < 0.9
     assert est.gap == pytest.approx(est.offline - est.future)
+
+
+# --- LeakRuns and LeakEffects ------------------------------------------------------------------
+
+
+def leak_runs(data: pd.DataFrame, n_worlds: int = 3) -> LeakRuns:
+    """A leaky pipeline (the leak column in) and a correct one, on n_worlds bootstrap worlds."""
+    runs = LeakRuns(features=["signal", "weaker"], target="y")
+    for world in range(n_worlds):
+        rows = data.sample(frac=1.0, replace=True, random_state=world).sort_values("time")
+        train, valid, future = rows.iloc[:2_000], rows.iloc[2_000:3_000], rows.iloc[3_000:]
+        at_serving = future.assign(leak=0.0)  # the leak is not known when the model decides
+        model = LogisticRegression()
+        runs.record(world, "leak", "leaky", model, train, valid, at_serving, ["signal", "leak"])
+        runs.record(world, "leak", "correct", model, train, valid, future)
+        runs.record(world, "nothing", "leaky", model, train, valid, future)
+        runs.record(world, "nothing", "correct", model, train, valid, future)
+    return runs
+
+
+def test_leak_runs_keep_one_row_per_world_cause_and_pipeline(data):
+    runs = leak_runs(data)
+    frame = runs.to_frame()
+    assert list(frame.columns) == ["world", "cause", "pipeline", "offline", "future", "optimism"]
+    assert len(frame) == 12
+    assert frame["optimism"].to_numpy() == pytest.approx(frame["offline"] - frame["future"])
+    direct = offline_and_future_auc(
+        LogisticRegression(),
+        *[
+            data.sample(frac=1.0, replace=True, random_state=0).sort_values("time").iloc[s]
+            for s in (slice(0, 2_000), slice(2_000, 3_000), slice(3_000, None))
+        ],
+        features=["signal", "weaker"],
+        target="y",
+    )
+    assert frame.iloc[1]["offline"] == pytest.approx(direct.offline)
+
+
+def test_leak_effects_are_leaky_minus_correct_per_world_with_an_interval(data):
+    runs = leak_runs(data)
+    effects = runs.effects(level=0.9)
+    assert isinstance(effects, LeakEffects) and isinstance(effects, Report)
+    assert list(effects.summary.index) == ["leak", "nothing"]  # the order they were recorded
+    frame = runs.to_frame().set_index(["cause", "world", "pipeline"])["optimism"]
+    for world in range(3):
+        expected = frame["leak", world, "leaky"] - frame["leak", world, "correct"]
+        assert effects.per_world["leak", world] == pytest.approx(expected)
+    assert effects.low("leak") > 0.05  # a leak above its noise
+    assert effects.summary.loc["nothing"].tolist() == [0.0, 0.0, 0.0]  # the same pipeline twice
+    assert effects.to_frame() is effects.summary
+    assert effects.describe("leak").startswith("leak: extra optimism between +")
+    assert "(90% interval)" in effects.describe("leak")
+    assert "<table" in effects._repr_html_()
+
+
+def test_leak_effects_plot_one_row_per_cause(data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    leak_runs(data).effects().plot(ax)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["leak", "nothing"]
+    plt.close(fig)
+
+
+def test_leak_runs_refuse_bad_input(data):
+    runs = LeakRuns(features=["signal"], target="y")
+    model, parts = (
+        LogisticRegression(),
+        (data.iloc[:2_000], data.iloc[2_000:3_000], data.iloc[3_000:]),
+    )
+    with pytest.raises(ParameterError, match="LeakRuns.record: pipeline='clean' is not allowed"):
+        runs.record(0, "leak", "clean", model, *parts)
+    runs.record(0, "leak", "leaky", model, *parts)
+    runs.record(1, "leak", "leaky", model, *parts)
+    with pytest.raises(ParameterError, match="a leaky and a correct run in every world"):
+        runs.effects()
+    runs.record(0, "leak", "correct", model, *parts)
+    with pytest.raises(ParameterError, match="a leaky and a correct run in every world"):
+        runs.effects()
+    one = LeakRuns(features=["signal"], target="y")
+    one.record(0, "leak", "leaky", model, *parts)
+    one.record(0, "leak", "correct", model, *parts)
+    with pytest.raises(ParameterError, match="LeakRuns.effects: 'leak' worlds"):
+        one.effects()
+    with pytest.raises(ParameterError, match="LeakEffects.low: cause='ghost' is not allowed"):
+        leak_runs(data).effects().low("ghost")
+    with pytest.raises(ParameterError, match="LeakRuns: target must be"):
+        LeakRuns(features=["signal"], target=3)
 
 
 # --- bad input ----------------------------------------------------------------------------------
