@@ -1,4 +1,4 @@
-"""Notebook kernels forked from a warm process, for the test suite.
+"""Notebook kernels forked from a warm process, for the test suite and for sweeps.
 
 The suite executes every notebook four times (nbval at the defaults, three papermill sets),
 each in a new kernel. A new kernel is a new Python process that imports IPython, numpy, pandas,
@@ -15,9 +15,10 @@ It plugs into jupyter_client's documented extension point, the *kernel provision
 (:class:`ForkProvisioner`, registered as the ``mlsys-kit-fork`` entry point), so papermill and
 nbval use it unchanged. ``conftest.py`` selects it for the test suite
 (``JUPYTER_DEFAULT_PROVISIONER_NAME``); set ``MLSYS_KIT_FORK_KERNELS=0`` to start every kernel
-the usual way. Readers' kernels (JupyterLab, ``mlsys-kit run``) are never forked, nor are the
-kernels a kernel starts (10/04 times a notebook run through papermill: it must pay a real
-kernel start).
+the usual way. Sweeps and the reliability reports ask for it too, for their local jobs
+(:func:`mlsys_kit.kit.runner.run`'s ``fork_kernels``). Readers' kernels (JupyterLab,
+``mlsys-kit run``) are never forked, nor are the kernels a kernel starts (10/04 times a notebook
+run through papermill: it must pay a real kernel start).
 
 Why hand-written: ipykernel's fork feature (ipykernel#410, #1261) was never merged, and no
 maintained package forks kernels for jupyter_client. Linux only: forking a process that has

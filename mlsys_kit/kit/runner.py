@@ -14,6 +14,10 @@
   runs that finished; :func:`load_results` reads them back (sweeps resume from it).
 * A run that exceeds its ``timeout`` has its kernel killed and is recorded with
   the error; it never stops the other runs.
+* With ``fork_kernels=True`` (sweeps and the reliability reports), local runs start their
+  kernels as forks of one warm process per worker, as the test suite does
+  (:mod:`mlsys_kit.kit.kernels`): about 1.5 s less per run. ``mlsys-kit run`` starts every
+  kernel anew, as JupyterLab does.
 * :func:`refresh` re-executes committed notebooks with their default parameters
   and writes them back only when they succeed, stripped of volatile metadata
   (papermill's timestamps and durations), so diffs stay reviewable.
@@ -44,6 +48,7 @@ from mlsys_kit.kit.catalog import Notebook
 from mlsys_kit.notebook import FIGURES_ENV, RUN_DIR_ENV
 from mlsys_kit.params import (
     ParameterError,
+    check_bool,
     check_float,
     check_int,
     check_parameters,
@@ -443,7 +448,7 @@ def _run_job(job: _Job) -> tuple[RunResult, str | None]:
     return result, text
 
 
-def _executor(jobs: int, scheduler: str | None) -> Executor | None:
+def _executor(jobs: int, scheduler: str | None, fork_kernels: bool = False) -> Executor | None:
     """A local process pool, a Dask cluster's executor, or None to run in this process."""
     if scheduler is not None:
         try:
@@ -460,7 +465,41 @@ def _executor(jobs: int, scheduler: str | None) -> Executor | None:
         return client.get_executor(pure=False)
     if jobs == 1:
         return None
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+    from mlsys_kit.kit.kernels import use_forked_kernels
+
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=get_context("spawn"),
+        initializer=use_forked_kernels if fork_kernels else None,
+    )
+
+
+@contextlib.contextmanager
+def _kernels_forked_here(wanted: bool):
+    """Within the block, this process's new kernels are forks of its warm process (if wanted).
+
+    jupyter_client reads the default provisioner once per process, into a singleton factory:
+    the block sets it there, and puts back what was there before.
+    """
+    if not wanted:
+        yield
+        return
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
+
+    from mlsys_kit.kit.kernels import PROVISIONER_ENV, PROVISIONER_NAME, use_forked_kernels
+
+    factory = KernelProvisionerFactory.instance()
+    before = os.environ.get(PROVISIONER_ENV), factory.default_provisioner_name
+    if use_forked_kernels():
+        factory.default_provisioner_name = PROVISIONER_NAME
+    try:
+        yield
+    finally:
+        if before[0] is None:
+            os.environ.pop(PROVISIONER_ENV, None)
+        else:
+            os.environ[PROVISIONER_ENV] = before[0]
+        factory.default_provisioner_name = before[1]
 
 
 def run(
@@ -472,6 +511,7 @@ def run(
     scheduler: str | None = None,
     timeout: float | None = None,
     on_result: Callable[[RunResult], None] | None = None,
+    fork_kernels: bool = False,
 ) -> list[RunResult]:
     """Execute run specs into ``out_dir/<chapter>/<notebook>[--<label>].ipynb``.
 
@@ -499,6 +539,13 @@ def run(
         as an error. No limit by default.
     on_result : callable, optional
         Called with each result as soon as it is known (for progress bars).
+    fork_kernels : bool, default False
+        Start each local run's kernel as a fork of one process per worker that has already
+        imported IPython, numpy, pandas, SciPy, scikit-learn and matplotlib
+        (:mod:`mlsys_kit.kit.kernels`, as the test suite does): about 1.5 s less per run, each
+        run still in a process of its own. Linux only, and not with ``scheduler``; elsewhere,
+        or with ``MLSYS_KIT_FORK_KERNELS=0``, kernels start as usual. The process's warm server
+        lives as long as the process.
 
     Returns
     -------
@@ -514,6 +561,7 @@ def run(
         scheduler that does not answer.
     """
     jobs = check_int("jobs", jobs, min=1, owner="run")
+    fork_kernels = check_bool("fork_kernels", fork_kernels, owner="run") and scheduler is None
     if timeout is not None:
         timeout = check_float("timeout", timeout, min=0, open_min=True, owner="run")
     if scheduler is not None:
@@ -541,7 +589,7 @@ def run(
         jobs_list.append(job)
     _warm_caches()
     out_dir.mkdir(parents=True, exist_ok=True)
-    executor = _executor(jobs, scheduler) if jobs_list else None
+    executor = _executor(jobs, scheduler, fork_kernels) if jobs_list else None
     results: dict[int, RunResult] = {}
     log = out_dir / "results.jsonl"
 
@@ -558,8 +606,9 @@ def run(
             on_result(result)
 
     if executor is None:
-        for index, job in enumerate(jobs_list):
-            record(index, _run_job(job))
+        with _kernels_forked_here(fork_kernels):
+            for index, job in enumerate(jobs_list):
+                record(index, _run_job(job))
     else:
         try:
             futures = {executor.submit(_run_job, job): i for i, job in enumerate(jobs_list)}

@@ -193,6 +193,7 @@ def sweep(
     retry_errors: bool = False,
     on_result: Callable[[RunResult], None] | None = None,
     on_start: Callable[[int, int], None] | None = None,
+    fork_kernels: bool = True,
 ) -> list[RunResult]:
     """Run the specs the sweep folder does not hold yet; return the results of all of them.
 
@@ -216,6 +217,10 @@ def sweep(
         Called with each new result as soon as it is known.
     on_start : callable, optional
         Called once with (runs to do, runs already done) before anything runs.
+    fork_kernels : bool, default True
+        Start local runs' kernels as forks of a warm process, as the test suite does (see
+        :func:`mlsys_kit.kit.runner.run`): a sweep runs the same notebooks many times, and
+        saves about 1.5 s of imports on each run.
 
     Returns
     -------
@@ -232,7 +237,13 @@ def sweep(
     if on_start:
         on_start(len(todo), len(specs) - len(todo))
     results = run(
-        todo, out_dir, jobs=jobs, scheduler=scheduler, timeout=timeout, on_result=on_result
+        todo,
+        out_dir,
+        jobs=jobs,
+        scheduler=scheduler,
+        timeout=timeout,
+        on_result=on_result,
+        fork_kernels=fork_kernels,
     )
     for spec, result in zip(todo, results, strict=True):
         done[_run_key(spec)] = result

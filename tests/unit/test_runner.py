@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,38 @@ def test_other_failures_are_not_retried(
     tiny = catalog.find("01/01")
     result = run_one(tiny.path, notebook_tree.parent / "out" / "tiny.ipynb", {"n": 3})
     assert len(calls) == 1 and result.error == "RuntimeError: No such kernel named nope"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_fork_kernels_starts_local_runs_from_a_warm_process_and_only_then(
+    notebook_tree: Path, make_notebook, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    from mlsys_kit.kit import kernels
+
+    if not kernels.fork_kernels_enabled():
+        pytest.skip("kernels are forked on Linux only")
+    from jupyter_client.provisioning.factory import KernelProvisionerFactory
+
+    # undo the suite's own choice (conftest.py), in the environment and in jupyter_client
+    monkeypatch.delenv(kernels.PROVISIONER_ENV, raising=False)
+    factory = KernelProvisionerFactory.instance()
+    monkeypatch.setattr(factory, "default_provisioner_name", "local-provisioner")
+    make_notebook(
+        notebook_tree / "03-x" / "01-which-kernel.ipynb",
+        "import sys\nfrom mlsys_kit import record\n"
+        'record("preloaded", int("sklearn" in sys.modules))',  # the warm process imported it
+    )
+    which = catalog.find("03/01")
+    out_dir = notebook_tree.parent / "runs"
+
+    def preloaded(folder: str, **options) -> list[float]:
+        specs = [RunSpec(which, {"n": n}, label=f"n={n}") for n in (5, 7)]
+        results = run(specs, out_dir / folder, jobs=jobs, **options)
+        assert all(r.ok for r in results), [r.error for r in results]
+        return [r.metrics[0].value for r in results]
+
+    assert preloaded("forked", fork_kernels=True) == [1, 1]
+    assert preloaded("anew") == [0, 0], "mlsys-kit run starts every kernel anew"
+    assert kernels.PROVISIONER_ENV not in os.environ, "the choice ends with the run"
+    assert factory.default_provisioner_name == "local-provisioner"
