@@ -268,6 +268,29 @@ def test_reliability_table_counts_a_run_that_stopped_early_as_not_held(tmp_path:
     assert (tmp_path / "r.png").stat().st_size > 0
 
 
+def test_the_reliability_figure_has_one_row_per_claim_and_no_empty_band() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mlsys_kit.kit.reliability import plot_reliability
+
+    table = pd.DataFrame(
+        {
+            "notebook": ["01/01"] * 300,
+            "kind": ["lesson"] * 300,
+            "position": range(300),
+            "pass_rate": [1.0] * 300,
+        }
+    )
+    fig = plot_reliability(table)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 300
+    assert ax.get_ylim() == (-0.5, 299.5), "half a row of margin, not 5% of 300 rows"
+    plt.close(fig)
+
+
 def test_load_edge_sets_keeps_the_marked_sets_and_their_lesson(tmp_path: Path) -> None:
     toml = tmp_path / "sets.toml"
     toml.write_text(
