@@ -263,10 +263,23 @@ class LeakRuns:
         -------
         Estimate
             The pipeline's offline and future AUC.
+
+        Raises
+        ------
+        ParameterError
+            ``world`` is not an integer, ``pipeline`` is neither ``"leaky"`` nor
+            ``"correct"``, this world's pipeline of this cause is recorded already, or the
+            frames are unfit for :func:`offline_and_future_auc`.
         """
         owner = "LeakRuns.record"
+        world = check_int("world", world, owner=owner)
         check_type("cause", cause, str, owner=owner)
         check_choice("pipeline", pipeline, _PIPELINES, owner=owner)
+        if any(row[:3] == (world, cause, pipeline) for row in self._rows):
+            raise ParameterError(
+                f"{owner}: the {pipeline} pipeline of {cause!r} in world {world} is recorded "
+                "already; each world, cause and pipeline is recorded once"
+            )
         estimate = offline_and_future_auc(
             model,
             train,

@@ -317,6 +317,10 @@ def test_leak_runs_refuse_bad_input(data):
     with pytest.raises(ParameterError, match="LeakRuns.record: pipeline='clean' is not allowed"):
         runs.record(0, "leak", "clean", model, *parts)
     runs.record(0, "leak", "leaky", model, *parts)
+    with pytest.raises(ParameterError, match="leaky pipeline of 'leak' in world 0 is recorded"):
+        runs.record(0, "leak", "leaky", model, *parts)  # pivoting would average it silently
+    with pytest.raises(ParameterError, match="LeakRuns.record: world must be"):
+        runs.record("first", "leak", "leaky", model, *parts)
     runs.record(1, "leak", "leaky", model, *parts)
     with pytest.raises(ParameterError, match="a leaky and a correct run in every world"):
         runs.effects()
